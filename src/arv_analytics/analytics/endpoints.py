@@ -1,0 +1,76 @@
+"""Read endpoints: the original platform's paths and keys, behind a bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from arv_analytics.analytics import service
+from arv_analytics.analytics.schemas import (
+    CompanyAnalytics,
+    ContentAnalytics,
+    Overview,
+    ProjectAnalytics,
+)
+from arv_analytics.config import Settings
+from arv_analytics.db import SessionDep
+from arv_analytics.params import IdPath
+from arv_analytics.tenancy.dependencies import ReaderDep
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+
+Days = Annotated[
+    int | None,
+    Query(ge=1, le=366, description="Window length in days (default ARV_WINDOW_DAYS)"),
+]
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"description": "Missing or invalid token"},
+    404: {"description": "Unknown id (or another company's)"},
+    422: {"description": "Invalid query parameter"},
+}
+
+
+def _days(request: Request, days: int | None) -> int:
+    settings: Settings = request.app.state.settings
+    return days if days is not None else settings.window_days
+
+
+@router.get("/overview", response_model=Overview, responses=_ERRORS)
+async def overview(
+    request: Request, session: SessionDep, principal: ReaderDep, days: Days = None
+) -> Overview:
+    return await service.overview(session, principal, _days(request, days))
+
+
+@router.get("/companies/{company_id}", response_model=CompanyAnalytics, responses=_ERRORS)
+async def company(
+    company_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: ReaderDep,
+    days: Days = None,
+) -> CompanyAnalytics:
+    return await service.company(session, principal, company_id, _days(request, days))
+
+
+@router.get("/projects/{project_id}", response_model=ProjectAnalytics, responses=_ERRORS)
+async def project(
+    project_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: ReaderDep,
+    days: Days = None,
+) -> ProjectAnalytics:
+    return await service.project(session, principal, project_id, _days(request, days))
+
+
+@router.get("/ar-content/{content_id}", response_model=ContentAnalytics, responses=_ERRORS)
+async def content(
+    content_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    principal: ReaderDep,
+    days: Days = None,
+) -> ContentAnalytics:
+    return await service.content(session, principal, content_id, _days(request, days))

@@ -1,0 +1,61 @@
+"""Analytics responses. Keys of the original platform are kept; the rest are additions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class TrackingQualityCounts(BaseModel):
+    none: int = Field(description="Target never found")
+    poor: int = Field(description="Tracked < 25% of visible time")
+    fair: int = Field(description="Tracked 25–75% of visible time")
+    good: int = Field(description="Tracked ≥ 75% of visible time")
+    unknown: int = Field(description="No quality reported")
+
+
+class Window(BaseModel):
+    window_days: int
+    since: datetime = Field(description="Start of the window (inclusive), UTC")
+    until: datetime = Field(description="Time of the query, UTC")
+
+
+class Metrics(Window):
+    unique_sessions: int = Field(description="count(distinct session_id) in the window")
+    avg_duration_seconds: float | None = Field(
+        description="Mean visible seconds over the views that reported a duration"
+    )
+    sessions_with_duration: int
+    video_plays: int
+    video_play_rate: float | None = Field(
+        description="Views with video_played ÷ views; null when there are no views"
+    )
+    tracking_quality: TrackingQualityCounts
+
+
+class Overview(Metrics):
+    total_views: int
+    active_content: int = Field(description="Active AR content (with active project and company)")
+
+
+class _Entity(Metrics):
+    views: int
+    views_30_days: int = Field(
+        description="Views in the window (named for the default 30-day window; follows ?days=)"
+    )
+
+
+class CompanyAnalytics(_Entity):
+    company_id: int
+
+
+class ProjectAnalytics(_Entity):
+    project_id: int
+    company_id: int
+
+
+class ContentAnalytics(_Entity):
+    ar_content_id: int
+    project_id: int
+    company_id: int

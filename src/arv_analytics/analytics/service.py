@@ -1,0 +1,90 @@
+"""Turns query totals into the figures the API reports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arv_analytics.analytics import queries
+from arv_analytics.analytics.schemas import (
+    CompanyAnalytics,
+    ContentAnalytics,
+    Overview,
+    ProjectAnalytics,
+)
+from arv_analytics.errors import NotFound
+from arv_analytics.models import utcnow
+from arv_analytics.tenancy.service import Principal
+
+
+def window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
+    until = now or utcnow()
+    return until - timedelta(days=days), until
+
+
+def _metrics(t: queries.Totals, days: int, since: datetime, until: datetime) -> dict[str, Any]:
+    return {
+        "window_days": days,
+        "since": since,
+        "until": until,
+        "unique_sessions": t.unique_sessions,
+        "avg_duration_seconds": (
+            round(t.duration_sum / t.duration_count, 2) if t.duration_count else None
+        ),
+        "sessions_with_duration": t.duration_count,
+        "video_plays": t.video_plays,
+        "video_play_rate": round(t.video_plays / t.views, 4) if t.views else None,
+        "tracking_quality": t.quality,
+    }
+
+
+async def overview(session: AsyncSession, principal: Principal, days: int) -> Overview:
+    since, until = window(days)
+    totals, active = await queries.overview(session, since, principal.company_id)
+    return Overview(
+        total_views=totals.views, active_content=active, **_metrics(totals, days, since, until)
+    )
+
+
+_LABEL = {queries.COMPANY: "company", queries.PROJECT: "project", queries.CONTENT: "ar content"}
+
+
+async def _entity(
+    session: AsyncSession, principal: Principal, level: queries.Level, ident: int, days: int
+) -> tuple[dict[str, int], dict[str, Any]]:
+    since, until = window(days)
+    found = await queries.entity(session, level, ident, since, principal.company_id)
+    if found is None:
+        raise NotFound(f"{_LABEL[level]} {ident} not found")
+    ids, totals = found
+    figures = _metrics(totals, days, since, until)
+    figures["views"] = figures["views_30_days"] = totals.views
+    return ids, figures
+
+
+async def company(
+    session: AsyncSession, principal: Principal, ident: int, days: int
+) -> CompanyAnalytics:
+    ids, figures = await _entity(session, principal, queries.COMPANY, ident, days)
+    return CompanyAnalytics(company_id=ids["id"], **figures)
+
+
+async def project(
+    session: AsyncSession, principal: Principal, ident: int, days: int
+) -> ProjectAnalytics:
+    ids, figures = await _entity(session, principal, queries.PROJECT, ident, days)
+    return ProjectAnalytics(project_id=ids["id"], company_id=ids["company_id"], **figures)
+
+
+async def content(
+    session: AsyncSession, principal: Principal, ident: int, days: int
+) -> ContentAnalytics:
+    ids, figures = await _entity(session, principal, queries.CONTENT, ident, days)
+    return ContentAnalytics(
+        ar_content_id=ids["id"],
+        project_id=ids["project_id"],
+        company_id=ids["company_id"],
+        **figures,
+    )

@@ -1,0 +1,182 @@
+"""Admin REST endpoints for companies, projects and AR content.
+
+DELETE deactivates (soft): the rows and their analytics stay, tracking stops.
+PATCH with ``"is_active": true`` reactivates.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from arv_analytics.catalog import repository, service
+from arv_analytics.catalog.schemas import (
+    CompanyCreate,
+    CompanyOut,
+    CompanyUpdate,
+    ContentCreate,
+    ContentOut,
+    ContentUpdate,
+    Page,
+    ProjectCreate,
+    ProjectOut,
+    ProjectUpdate,
+)
+from arv_analytics.db import SessionDep
+from arv_analytics.models import ARContent, Company, Project
+from arv_analytics.params import MAX_ID, IdPath
+from arv_analytics.tenancy.dependencies import AdminDep
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
+ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"description": "Missing or invalid token"},
+    404: {"description": "Unknown id"},
+}
+
+
+# --- companies -------------------------------------------------------------------------
+
+
+@router.post("/companies", status_code=201, response_model=CompanyOut, responses=ERRORS)
+async def create_company(body: CompanyCreate, session: SessionDep, _: AdminDep) -> Company:
+    row = await service.create_company(session, body)
+    await session.commit()
+    return row
+
+
+@router.get("/companies", response_model=Page[CompanyOut], responses=ERRORS)
+async def list_companies(
+    session: SessionDep, _: AdminDep, limit: Limit = 50, offset: Offset = 0
+) -> Page[CompanyOut]:
+    rows, total = await repository.page(session, Company, limit=limit, offset=offset)
+    items = [CompanyOut.model_validate(r) for r in rows]
+    return Page[CompanyOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
+async def get_company(company_id: IdPath, session: SessionDep, _: AdminDep) -> Company:
+    return await service.get_or_404(session, Company, company_id)
+
+
+@router.patch("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
+async def update_company(
+    company_id: IdPath, body: CompanyUpdate, session: SessionDep, _: AdminDep
+) -> Company:
+    row = await service.update_company(session, company_id, body)
+    await session.commit()
+    return row
+
+
+@router.delete("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
+async def deactivate_company(company_id: IdPath, session: SessionDep, _: AdminDep) -> Company:
+    row = await service.deactivate(session, Company, company_id)
+    await session.commit()
+    return row
+
+
+# --- projects --------------------------------------------------------------------------
+
+
+@router.post("/projects", status_code=201, response_model=ProjectOut, responses=ERRORS)
+async def create_project(body: ProjectCreate, session: SessionDep, _: AdminDep) -> Project:
+    row = await service.create_project(session, body)
+    await session.commit()
+    return row
+
+
+@router.get("/projects", response_model=Page[ProjectOut], responses=ERRORS)
+async def list_projects(
+    session: SessionDep,
+    _: AdminDep,
+    company_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this company's")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ProjectOut]:
+    rows, total = await repository.page(
+        session, Project, limit=limit, offset=offset, company_id=company_id
+    )
+    items = [ProjectOut.model_validate(r) for r in rows]
+    return Page[ProjectOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
+async def get_project(project_id: IdPath, session: SessionDep, _: AdminDep) -> Project:
+    return await service.get_or_404(session, Project, project_id)
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
+async def update_project(
+    project_id: IdPath, body: ProjectUpdate, session: SessionDep, _: AdminDep
+) -> Project:
+    row = await service.update_project(session, project_id, body)
+    await session.commit()
+    return row
+
+
+@router.delete("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
+async def deactivate_project(project_id: IdPath, session: SessionDep, _: AdminDep) -> Project:
+    row = await service.deactivate(session, Project, project_id)
+    await session.commit()
+    return row
+
+
+# --- AR content ------------------------------------------------------------------------
+
+
+@router.post("/ar-content", status_code=201, response_model=ContentOut, responses=ERRORS)
+async def create_content(body: ContentCreate, session: SessionDep, _: AdminDep) -> ARContent:
+    row = await service.create_content(session, body)
+    await session.commit()
+    return row
+
+
+@router.get("/ar-content", response_model=Page[ContentOut], responses=ERRORS)
+async def list_content(
+    session: SessionDep,
+    _: AdminDep,
+    project_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this project's")
+    ] = None,
+    company_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this company's")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ContentOut]:
+    rows, total = await repository.page(
+        session,
+        ARContent,
+        limit=limit,
+        offset=offset,
+        project_id=project_id,
+        company_id=company_id,
+    )
+    items = [ContentOut.model_validate(r) for r in rows]
+    return Page[ContentOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
+async def get_content(content_id: IdPath, session: SessionDep, _: AdminDep) -> ARContent:
+    return await service.get_or_404(session, ARContent, content_id)
+
+
+@router.patch("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
+async def update_content(
+    content_id: IdPath, body: ContentUpdate, session: SessionDep, _: AdminDep
+) -> ARContent:
+    row = await service.update_content(session, content_id, body)
+    await session.commit()
+    return row
+
+
+@router.delete("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
+async def deactivate_content(content_id: IdPath, session: SessionDep, _: AdminDep) -> ARContent:
+    row = await service.deactivate(session, ARContent, content_id)
+    await session.commit()
+    return row

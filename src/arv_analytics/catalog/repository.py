@@ -1,0 +1,47 @@
+"""All SQL of the catalog."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arv_analytics.models import Base, Company, Project
+
+M = TypeVar("M", bound=Base)
+
+
+async def get(session: AsyncSession, model: type[M], ident: int) -> M | None:
+    return await session.get(model, ident)
+
+
+async def page(
+    session: AsyncSession, model: type[M], *, limit: int, offset: int, **filters: Any
+) -> tuple[list[M], int]:
+    stmt: Select[Any] = select(model)
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(getattr(model, column) == value)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = await session.execute(
+        stmt.order_by(model.id).limit(limit).offset(offset)  # type: ignore[attr-defined]
+    )
+    items: list[M] = list(rows.scalars())
+    return items, int(total)
+
+
+async def slug_taken(
+    session: AsyncSession, model: type[Company | Project], slug: str, **scope: Any
+) -> bool:
+    stmt = select(model.id).where(model.slug == slug)
+    for column, value in scope.items():
+        stmt = stmt.where(getattr(model, column) == value)
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def add(session: AsyncSession, row: M) -> M:
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row

@@ -1,0 +1,112 @@
+"""Request and response bodies of the catalog: companies, projects, AR content."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Slug = Annotated[str, StringConstraints(max_length=100, pattern=SLUG_PATTERN)]
+
+
+def _http_or_path(value: str) -> str:
+    # Media may live on any host (a CDN) or beside the viewer (a path).
+    if not re.match(r"^(https?://[^\s]+|/[^\s]*)$", value):
+        raise ValueError("must be an http(s) URL or an absolute path")
+    return value
+
+
+MediaURL = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_or_path)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CompanyCreate(_Input):
+    name: Name
+    slug: Slug | None = None
+
+
+class CompanyUpdate(_Input):
+    name: Name | None = None
+    slug: Slug | None = None
+    is_active: bool | None = None
+
+
+class ProjectCreate(_Input):
+    company_id: int = Field(ge=1, le=2**63 - 1)
+    name: Name
+    slug: Slug | None = None
+
+
+class ProjectUpdate(_Input):
+    name: Name | None = None
+    slug: Slug | None = None
+    is_active: bool | None = None
+
+
+class ContentCreate(_Input):
+    project_id: int = Field(ge=1, le=2**63 - 1)
+    title: Name
+    video_url: MediaURL | None = None
+    marker_url: MediaURL | None = None
+
+
+class ContentUpdate(_Input):
+    title: Name | None = None
+    video_url: MediaURL | None = None
+    marker_url: MediaURL | None = None
+    is_active: bool | None = None
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CompanyOut(_Output):
+    id: int
+    name: str
+    slug: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectOut(_Output):
+    id: int
+    company_id: int
+    name: str
+    slug: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContentOut(_Output):
+    id: int
+    unique_id: uuid.UUID
+    project_id: int
+    company_id: int
+    title: str
+    video_url: str | None
+    marker_url: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

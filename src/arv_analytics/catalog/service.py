@@ -1,0 +1,139 @@
+"""Catalog rules: slugs, the company-project-content hierarchy, deactivation.
+
+Services flush but never commit; the endpoint or CLI command that called them does.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arv_analytics.catalog import repository
+from arv_analytics.catalog.schemas import (
+    CompanyCreate,
+    CompanyUpdate,
+    ContentCreate,
+    ContentUpdate,
+    ProjectCreate,
+    ProjectUpdate,
+)
+from arv_analytics.errors import Conflict, NotFound
+from arv_analytics.models import ARContent, Base, Company, Project
+
+M = TypeVar("M", bound=Base)
+
+_LABELS: dict[type[Base], str] = {Company: "company", Project: "project", ARContent: "ar content"}
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:100].rstrip("-") or "item"
+
+
+async def get_or_404(session: AsyncSession, model: type[M], ident: int) -> M:
+    row = await repository.get(session, model, ident)
+    if row is None:
+        raise NotFound(f"{_LABELS[model]} {ident} not found")
+    return row
+
+
+async def _unique_slug(
+    session: AsyncSession,
+    model: type[Company | Project],
+    wanted: str | None,
+    name: str,
+    **scope: Any,
+) -> str:
+    """An explicit slug must be free; a derived one gets a numeric suffix until it is."""
+    if wanted is not None:
+        if await repository.slug_taken(session, model, wanted, **scope):
+            raise Conflict(f"slug {wanted!r} is already taken")
+        return wanted
+    base = slugify(name)
+    candidate, n = base, 1
+    while await repository.slug_taken(session, model, candidate, **scope):
+        n += 1
+        suffix = f"-{n}"
+        candidate = base[: 100 - len(suffix)] + suffix
+    return candidate
+
+
+async def _save(session: AsyncSession, row: M) -> M:
+    try:
+        return await repository.add(session, row)
+    except IntegrityError as exc:
+        # A concurrent writer took the slug between our check and the insert.
+        raise Conflict(f"{_LABELS[type(row)]} conflicts with an existing one") from exc
+
+
+async def _apply(session: AsyncSession, row: M, changes: dict[str, Any]) -> M:
+    for key, value in changes.items():
+        setattr(row, key, value)
+    return await _save(session, row)
+
+
+# --- companies -------------------------------------------------------------------------
+
+
+async def create_company(session: AsyncSession, data: CompanyCreate) -> Company:
+    slug = await _unique_slug(session, Company, data.slug, data.name)
+    return await _save(session, Company(name=data.name, slug=slug))
+
+
+async def update_company(session: AsyncSession, ident: int, data: CompanyUpdate) -> Company:
+    row = await get_or_404(session, Company, ident)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "slug" in changes and changes["slug"] != row.slug:
+        await _unique_slug(session, Company, changes["slug"], row.name)
+    return await _apply(session, row, changes)
+
+
+# --- projects --------------------------------------------------------------------------
+
+
+async def create_project(session: AsyncSession, data: ProjectCreate) -> Project:
+    await get_or_404(session, Company, data.company_id)
+    slug = await _unique_slug(session, Project, data.slug, data.name, company_id=data.company_id)
+    return await _save(session, Project(company_id=data.company_id, name=data.name, slug=slug))
+
+
+async def update_project(session: AsyncSession, ident: int, data: ProjectUpdate) -> Project:
+    row = await get_or_404(session, Project, ident)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "slug" in changes and changes["slug"] != row.slug:
+        await _unique_slug(session, Project, changes["slug"], row.name, company_id=row.company_id)
+    return await _apply(session, row, changes)
+
+
+# --- AR content ------------------------------------------------------------------------
+
+
+async def create_content(session: AsyncSession, data: ContentCreate) -> ARContent:
+    project = await get_or_404(session, Project, data.project_id)
+    # The content's company is always its project's company; the client never chooses it.
+    row = ARContent(
+        project_id=project.id,
+        company_id=project.company_id,
+        title=data.title,
+        video_url=data.video_url,
+        marker_url=data.marker_url,
+    )
+    return await _save(session, row)
+
+
+async def update_content(session: AsyncSession, ident: int, data: ContentUpdate) -> ARContent:
+    row = await get_or_404(session, ARContent, ident)
+    # Explicit nulls clear the media URLs; other fields ignore null.
+    changes = data.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in changes.items() if v is not None or k.endswith("_url")}
+    return await _apply(session, row, changes)
+
+
+async def deactivate(session: AsyncSession, model: type[M], ident: int) -> M:
+    row = await get_or_404(session, model, ident)
+    return await _apply(session, row, {"is_active": False})

@@ -1,0 +1,199 @@
+"""The `arv-analytics` command."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+from alembic.migration import MigrationContext
+from rich.progress import Progress
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arv_analytics import migrate
+from arv_analytics.catalog.service import get_or_404
+from arv_analytics.cli.catalog import company_app, content_app, project_app
+from arv_analytics.cli.common import (
+    console,
+    err_console,
+    load_settings,
+    open_session,
+    run_in_session,
+)
+from arv_analytics.config import Settings
+from arv_analytics.db import create_engine
+from arv_analytics.demo.loader import load_demo
+from arv_analytics.models import Company
+from arv_analytics.tenancy import service as tenancy
+
+app = typer.Typer(help="ARV Analytics: analytics for image-tracked web AR.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(company_app, name="company")
+app.add_typer(project_app, name="project")
+app.add_typer(content_app, name="content")
+app.add_typer(token_app, name="token")
+
+
+# --- database --------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    migrate.upgrade(load_settings().database_url, revision)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")] = "-1") -> None:
+    """Migrate the database down to REVISION (default: one step)."""
+    migrate.downgrade(load_settings().database_url, revision)
+
+
+def _current_revision(settings: Settings) -> str | None:
+    def read(conn: Connection) -> str | None:
+        return MigrationContext.configure(conn).get_current_revision()
+
+    async def go() -> str | None:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the newest one."""
+    settings = load_settings()
+    typer.echo(f"database: {_current_revision(settings)}  newest: {migrate.head_revision()}")
+
+
+# --- serving ---------------------------------------------------------------------------
+
+
+def _bootstrap_admin(settings: Settings) -> str | None:
+    async def go() -> str | None:
+        async with open_session(settings) as session:
+            value = await tenancy.ensure_bootstrap_admin(session)
+            await session.commit()
+            return value
+
+    return asyncio.run(go())
+
+
+def _banner(settings: Settings, host: str, port: int, new_token: str | None) -> None:
+    base = f"http://{host}:{port}"
+    say = typer.echo
+    say(f"ARV Analytics on {base}  (database: {settings.database_url})")
+    if settings.admin_token:
+        token_hint = "$ARV_ADMIN_TOKEN"  # noqa: S105 - a placeholder shown to the user
+        say("admin token: taken from ARV_ADMIN_TOKEN")
+    elif new_token:
+        token_hint = new_token
+        say(f"admin token (shown once, only its hash is stored): {new_token}")
+    else:
+        token_hint = "<token>"  # noqa: S105 - a placeholder shown to the user
+        say(
+            "admin token: made on first start and shown then; "
+            "make another with `arv-analytics token create --admin`"
+        )
+    console.print(f"API docs:    {base}/docs")
+    console.print(
+        f"try:         curl -H 'Authorization: Bearer {token_hint}' {base}/api/analytics/overview",
+        highlight=False,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate", help="Run pending migrations before serving")
+    ] = False,
+) -> None:
+    """Serve the API (tracking, analytics, catalog)."""
+    settings = load_settings()
+    if migrate_first:
+        migrate.upgrade(settings.database_url)
+    current, head = _current_revision(settings), migrate.head_revision()
+    if current != head:
+        err_console.print(
+            f"error: database is at revision {current}, this version needs {head}; "
+            "run `arv-analytics db upgrade` (or serve --migrate)"
+        )
+        raise typer.Exit(1)
+    new_token = None if settings.admin_token else _bootstrap_admin(settings)
+    _banner(settings, host, port, new_token)
+    uvicorn.run(
+        "arv_analytics.app:create_app", factory=True, host=host, port=port, log_level="info"
+    )
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    sessions: Annotated[int, typer.Option(min=0, help="Sessions to generate")] = 5_000,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Spread over this many days")] = 60,
+) -> None:
+    """Load demo companies, projects, content and sessions (once; a second run does nothing)."""
+    settings = load_settings()
+
+    async def go() -> None:
+        async with open_session(settings) as session:
+            with Progress(console=console, transient=False) as bar:
+                task = bar.add_task("demo sessions", total=sessions)
+                result = await load_demo(
+                    session,
+                    count=sessions,
+                    days=days,
+                    max_seconds=settings.max_session_seconds,
+                    progress=lambda n: bar.advance(task, n),
+                )
+        if result.created:
+            console.print(
+                f"demo data: {result.companies} companies, {result.content} AR content, "
+                f"{result.sessions} sessions over {days} days"
+            )
+        else:
+            console.print("demo data already present; nothing added")
+
+    asyncio.run(go())
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+    admin: Annotated[bool, typer.Option("--admin", help="Full access")] = False,
+    company: Annotated[int | None, typer.Option(help="Read-only, this company only")] = None,
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    if admin == (company is not None):
+        err_console.print("error: give exactly one of --admin or --company ID")
+        raise typer.Exit(2)
+
+    async def go(session: AsyncSession) -> str:
+        if company is not None:
+            await get_or_404(session, Company, company)
+        _, value = await tenancy.create_token(
+            session, name=name, role="admin" if admin else "company", company_id=company
+        )
+        return value
+
+    typer.echo(run_in_session(go))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,135 @@
+"""One error family and the one JSON shape every error takes: ``{"error", "detail"}``.
+
+Services raise :class:`AppError` subclasses; nothing below the endpoints knows about HTTP
+exceptions. The handlers registered here also reshape FastAPI's own validation errors and
+Starlette's 404/405 so that clients never see a second error format or a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class InvalidInput(AppError):
+    """422 that names the offending fields."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, detail: str, fields: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.fields = fields or []
+
+    @classmethod
+    def from_errors(cls, errors: Sequence[Any], *, skip_prefix: int = 0) -> InvalidInput:
+        fields = []
+        for err in errors:
+            loc = [str(p) for p in err.get("loc", ())][skip_prefix:]
+            fields.append({"field": ".".join(loc) or "body", "message": str(err.get("msg"))})
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or "invalid input"
+        return cls(detail, fields)
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "detail": detail, **extra}
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInput) and exc.fields:
+        extra["fields"] = exc.fields
+    return JSONResponse(
+        error_body(exc.code, exc.detail, **extra), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError | ValidationError)
+    # FastAPI prefixes locations with "query"/"path"/"body"; keep the field name readable.
+    err = InvalidInput.from_errors(exc.errors(), skip_prefix=1)
+    return await _app_error(_, err)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

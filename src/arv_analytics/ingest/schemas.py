@@ -1,0 +1,84 @@
+"""Tracking payloads. Strict where the seed's platform was lax: a wrong type is a 422."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+TrackingQuality = Literal["none", "poor", "fair", "good"]
+MAX_USER_AGENT = 2048
+_MAX_ID = 2**63 - 1
+
+ContentId = Annotated[StrictInt, Field(ge=1, le=_MAX_ID)]
+
+
+class _Event(BaseModel):
+    # Unknown keys are ignored so that a newer tracker can talk to an older server.
+    model_config = ConfigDict(extra="ignore")
+
+
+class StartEvent(_Event):
+    """A viewer page load. Identify the content by one of the three ids (several must agree)."""
+
+    portrait_id: ContentId | None = Field(
+        default=None, description="The original platform's name for ar_content.id"
+    )
+    ar_content_id: ContentId | None = None
+    ar_content_unique_id: uuid.UUID | None = Field(
+        default=None, description="ar_content.unique_id, the public id in viewer URLs"
+    )
+    session_id: uuid.UUID | None = Field(
+        default=None, description="Idempotency key made by the tracker; generated when absent"
+    )
+    user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT)] | None = None
+    device_type: Annotated[str, Field(max_length=50)] | None = None
+    browser: Annotated[str, Field(max_length=100)] | None = None
+    os: Annotated[str, Field(max_length=100)] | None = None
+    tracking_quality: TrackingQuality | None = None
+    video_played: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_content_reference(self) -> StartEvent:
+        if (
+            self.portrait_id is None
+            and self.ar_content_id is None
+            and (self.ar_content_unique_id is None)
+        ):
+            raise ValueError(
+                "one of portrait_id, ar_content_id or ar_content_unique_id is required"
+            )
+        if (
+            self.portrait_id is not None
+            and self.ar_content_id is not None
+            and self.portrait_id != self.ar_content_id
+        ):
+            raise ValueError("portrait_id and ar_content_id name different content")
+        return self
+
+    @property
+    def content_id(self) -> int | None:
+        return self.ar_content_id if self.ar_content_id is not None else self.portrait_id
+
+
+class EndEvent(_Event):
+    """A heartbeat or the final end of a view: the same call, idempotent."""
+
+    duration_seconds: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] = Field(
+        description="Visible seconds so far; the stored value only grows"
+    )
+    tracking_quality: TrackingQuality | None = None
+    video_played: StrictBool | None = None
+
+
+class StartResponse(BaseModel):
+    status: Literal["tracked"] = "tracked"
+    session_id: uuid.UUID
+
+
+class EndResponse(BaseModel):
+    status: Literal["updated"] = "updated"
+    session_id: uuid.UUID
+    duration_seconds: int | None
+    video_played: bool

@@ -1,0 +1,36 @@
+"""Alembic commands for the CLI and the tests, configured in code (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+# The package is installed in editable mode from the repository (see the Makefile), so the
+# migrations directory sits two levels above this package.
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    if not MIGRATIONS_DIR.is_dir():
+        raise RuntimeError(
+            f"migrations not found at {MIGRATIONS_DIR}; install with `pip install -e .`"
+        )
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str = "-1") -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://")).get_current_head()

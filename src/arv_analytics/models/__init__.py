@@ -1,0 +1,19 @@
+"""All tables, imported here so that ``Base.metadata`` knows every one of them."""
+
+from arv_analytics.models.api_token import APIToken
+from arv_analytics.models.ar_content import ARContent
+from arv_analytics.models.ar_view_session import TRACKING_QUALITIES, ARViewSession
+from arv_analytics.models.base import Base, utcnow
+from arv_analytics.models.company import Company
+from arv_analytics.models.project import Project
+
+__all__ = [
+    "TRACKING_QUALITIES",
+    "APIToken",
+    "ARContent",
+    "ARViewSession",
+    "Base",
+    "Company",
+    "Project",
+    "utcnow",
+]

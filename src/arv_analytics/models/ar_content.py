@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Uuid,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from arv_analytics.models.base import Base, BigIntKey, UTCDateTime, utcnow
+
+
+class ARContent(Base):
+    """A printed target plus its video; ``unique_id`` is the public id used in viewer URLs."""
+
+    __tablename__ = "ar_content"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["project_id", "company_id"],
+            ["projects.id", "projects.company_id"],
+            name="fk_ar_content_project_company",
+            ondelete="RESTRICT",
+        ),
+        Index(None, "project_id"),
+        Index(None, "company_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    unique_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    project_id: Mapped[int] = mapped_column(BigInteger)
+    company_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("companies.id", ondelete="RESTRICT")
+    )
+    title: Mapped[str] = mapped_column(String(255))
+    video_url: Mapped[str | None] = mapped_column(String(2048))
+    marker_url: Mapped[str | None] = mapped_column(String(2048))
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Uuid, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from arv_analytics.models.base import Base, BigIntKey, UTCDateTime, utcnow
+
+TRACKING_QUALITIES = ("none", "poor", "fair", "good")
+
+
+class ARViewSession(Base):
+    """One view: a viewer page load that sent a start event (the seed's table, kept whole).
+
+    Every seed column keeps its type, length and nullability. Added: ``updated_at`` (when an
+    end or heartbeat last changed the row). ``video_played`` and ``created_at`` carry the
+    seed's defaults and are NOT NULL because nothing ever writes NULL into them.
+    """
+
+    __tablename__ = "ar_view_sessions"
+    __table_args__ = (
+        # The seed's (company_id, created_at) and the per-project/per-content windows.
+        # (ar_content_id, created_at) also covers the seed's ar_content_id index as its prefix.
+        Index(None, "company_id", "created_at"),
+        Index(None, "project_id", "created_at"),
+        Index(None, "ar_content_id", "created_at"),
+        # The all-companies overview window (and, later, retention by age).
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    ar_content_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ar_content.id", ondelete="RESTRICT")
+    )
+    project_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("projects.id", ondelete="RESTRICT")
+    )
+    company_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("companies.id", ondelete="RESTRICT")
+    )
+    # Nullable as in the seed, but always set by this service and unique: it is the
+    # idempotency key of a start, enforced by the database.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    user_agent: Mapped[str | None] = mapped_column(String)
+    device_type: Mapped[str | None] = mapped_column(String(50))
+    browser: Mapped[str | None] = mapped_column(String(100))
+    os: Mapped[str | None] = mapped_column(String(100))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str | None] = mapped_column(String(100))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    tracking_quality: Mapped[str | None] = mapped_column(String(50))
+    video_played: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,35 @@
+"""FastAPI dependencies that authenticate the caller of a read or management route."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from arv_analytics.config import Settings
+from arv_analytics.db import SessionDep
+from arv_analytics.errors import Forbidden
+from arv_analytics.tenancy.service import Principal, authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="Admin or company API token")
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    settings: Settings = request.app.state.settings
+    token = credentials.credentials if credentials else None
+    return await authenticate(session, token, settings.admin_token)
+
+
+async def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("this route needs an admin token")
+    return principal
+
+
+ReaderDep = Annotated[Principal, Depends(current_principal)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
