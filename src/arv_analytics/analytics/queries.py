@@ -43,7 +43,8 @@ def _aggregates() -> list[ColumnElement[Any]]:
         func.count(S.duration_seconds),
         _count_if(S.video_played.is_(True)),
         *(_count_if(S.tracking_quality == q) for q in TRACKING_QUALITIES),
-        _count_if(S.tracking_quality.is_(None)),
+        # S.id guards against the NULL row an outer join yields for an entity with no views.
+        _count_if(and_(S.id.is_not(None), S.tracking_quality.is_(None))),
     ]
 
 

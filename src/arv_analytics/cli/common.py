@@ -20,7 +20,6 @@ from arv_analytics.errors import AppError
 T = TypeVar("T")
 
 console = Console()
-err_console = Console(stderr=True)
 
 
 def load_settings() -> Settings:
@@ -28,7 +27,7 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        err_console.print(f"error: {describe_error(exc)}", markup=False, highlight=False)
+        typer.echo(f"error: {describe_error(exc)}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -55,7 +54,7 @@ def run_in_session(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(_go())
     except AppError as exc:
-        err_console.print(f"error: {exc.detail}", markup=False, highlight=False)
+        typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -71,7 +70,7 @@ def parse(model: type[M], **values: Any) -> M:
             f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
             for e in exc.errors()
         )
-        err_console.print(f"error: {fields}", markup=False, highlight=False)
+        typer.echo(f"error: {fields}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -17,7 +17,6 @@ from arv_analytics.catalog.service import get_or_404
 from arv_analytics.cli.catalog import company_app, content_app, project_app
 from arv_analytics.cli.common import (
     console,
-    err_console,
     load_settings,
     open_session,
     run_in_session,
@@ -125,9 +124,10 @@ def serve(
         migrate.upgrade(settings.database_url)
     current, head = _current_revision(settings), migrate.head_revision()
     if current != head:
-        err_console.print(
+        typer.echo(
             f"error: database is at revision {current}, this version needs {head}; "
-            "run `arv-analytics db upgrade` (or serve --migrate)"
+            "run `arv-analytics db upgrade` (or serve --migrate)",
+            err=True,
         )
         raise typer.Exit(1)
     new_token = None if settings.admin_token else _bootstrap_admin(settings)
@@ -181,7 +181,7 @@ def token_create(
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     if admin == (company is not None):
-        err_console.print("error: give exactly one of --admin or --company ID")
+        typer.echo("error: give exactly one of --admin or --company ID", err=True)
         raise typer.Exit(2)
 
     async def go(session: AsyncSession) -> str:

@@ -1,0 +1,158 @@
+"""Test helpers: real databases (SQLite file, fresh PostgreSQL database) and a live server.
+
+Nothing here mocks the database: every test talks HTTP to uvicorn serving the app, and reads
+the database afterwards through a separate synchronous engine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy import Engine, create_engine, text
+
+from arv_analytics import migrate
+from arv_analytics.app import create_app
+from arv_analytics.config import Settings
+
+ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
+PG_ADMIN_URL = os.environ.get(
+    "ARV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TABLES = ("ar_view_sessions", "api_tokens", "ar_content", "projects", "companies")
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str  # async URL the app uses
+    sync_url: str  # the tests' own driver, independent of the code under test
+
+    def engine(self) -> Engine:
+        return create_engine(self.sync_url)
+
+
+def _pg_conninfo() -> str:
+    return PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(_pg_conninfo(), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def require_postgres() -> None:
+    if postgres_available():
+        return
+    message = f"PostgreSQL not reachable at {PG_ADMIN_URL} (set ARV_TEST_POSTGRES_URL)"
+    if IN_CI:
+        pytest.fail(message + "; CI=true requires it")
+    pytest.skip(message)
+
+
+@contextmanager
+def new_database(backend: str, tmp_dir: Path, *, migrated: bool = True) -> Iterator[Database]:
+    """A brand-new, empty database of the given backend, removed afterwards."""
+    if backend == "sqlite":
+        path = tmp_dir / f"arv-{uuid.uuid4().hex[:8]}.db"
+        db = Database("sqlite", f"sqlite+aiosqlite:///{path}", f"sqlite:///{path}")
+        if migrated:
+            migrate.upgrade(db.url)
+        yield db
+        return
+    require_postgres()
+    name = f"arv_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = _pg_conninfo().rsplit("/", 1)[0].split("://", 1)[1]
+    db = Database(
+        "postgresql", f"postgresql+asyncpg://{base}/{name}", f"postgresql+psycopg://{base}/{name}"
+    )
+    try:
+        if migrated:
+            migrate.upgrade(db.url)
+        yield db
+    finally:
+        with psycopg.connect(_pg_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def clean(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The real app on uvicorn in a background thread, on a free loopback port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def settings_for(db: Database, **overrides: Any) -> Settings:
+    return Settings(database_url=db.url, admin_token=ADMIN_TOKEN, **overrides)
+
+
+def client(base_url: str, token: str | None = ADMIN_TOKEN) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=30)
+
+
+def make_content(
+    api: httpx.Client, company: str = "Acme", project: str = "Posters"
+) -> dict[str, Any]:
+    """Creates company → project → content through the API; returns the content body."""
+    c = api.post("/api/companies", json={"name": company})
+    assert c.status_code == 201, c.text
+    p = api.post("/api/projects", json={"company_id": c.json()["id"], "name": project})
+    assert p.status_code == 201, p.text
+    a = api.post("/api/ar-content", json={"project_id": p.json()["id"], "title": "Poster"})
+    assert a.status_code == 201, a.text
+    return dict(a.json())
+
+
+def rows(engine: Engine, sql: str, **params: Any) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(sql), params)]
