@@ -103,11 +103,8 @@ def _banner(settings: Settings, host: str, port: int, new_token: str | None) -> 
             "admin token: made on first start and shown then; "
             "make another with `arv-analytics token create --admin`"
         )
-    console.print(f"API docs:    {base}/docs")
-    console.print(
-        f"try:         curl -H 'Authorization: Bearer {token_hint}' {base}/api/analytics/overview",
-        highlight=False,
-    )
+    say(f"API docs:    {base}/docs")
+    say(f"try:         curl -H 'Authorization: Bearer {token_hint}' {base}/api/analytics/overview")
 
 
 @app.command()
