@@ -32,6 +32,11 @@ PG_ADMIN_URL = os.environ.get(
     "ARV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# What the tracker in a phone sends; python-httpx's own user agent would be flagged a bot.
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
 TABLES = ("ar_view_sessions", "api_tokens", "ar_content", "projects", "companies")
 
 
@@ -112,7 +117,11 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            proxy_headers=False,  # client addresses are the app's business (trusted proxies)
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -132,11 +141,17 @@ class LiveServer:
 
 
 def settings_for(db: Database, **overrides: Any) -> Settings:
-    return Settings(database_url=db.url, admin_token=ADMIN_TOKEN, **overrides)
+    # The scheduler is off unless a test asks for it, so no job changes rows under a test.
+    values: dict[str, Any] = {"jobs_enabled": False, **overrides}
+    return Settings(database_url=db.url, admin_token=ADMIN_TOKEN, **values)
 
 
-def client(base_url: str, token: str | None = ADMIN_TOKEN) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+def client(
+    base_url: str, token: str | None = ADMIN_TOKEN, user_agent: str = PHONE_UA
+) -> httpx.Client:
+    headers = {"User-Agent": user_agent}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     return httpx.Client(base_url=base_url, headers=headers, timeout=30)
 
 

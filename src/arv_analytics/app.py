@@ -15,6 +15,10 @@ from arv_analytics.config import Settings, get_settings
 from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers
 from arv_analytics.ingest.endpoints import router as ingest_router
+from arv_analytics.ingest.enrichment import Enricher
+from arv_analytics.ingest.geo import GeoLocator
+from arv_analytics.jobs.scheduler import Scheduler
+from arv_analytics.privacy.salts import SaltKeeper
 
 DESCRIPTION = """
 Analytics for image-tracked web AR: views, unique sessions, viewing time, tracking quality and
@@ -33,11 +37,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        maker = create_sessionmaker(engine)
+        geo = GeoLocator(settings.geoip_city_db)
         app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.sessionmaker = maker
+        app.state.enricher = Enricher(settings, SaltKeeper(maker), geo)
+        scheduler = Scheduler(maker, settings) if settings.jobs_enabled else None
+        if scheduler:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler:
+                await scheduler.stop()
+            geo.close()
             await engine.dispose()
 
     app = FastAPI(

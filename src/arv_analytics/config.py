@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
-from typing import Literal
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./arv_analytics.db"
+
+Network = IPv4Network | IPv6Network
+# Lists are comma-separated in the environment, which is easier to write than JSON.
+CommaList = Annotated[list[str], NoDecode]
+NetworkList = Annotated[list[Network], NoDecode]
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 _SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
@@ -35,6 +51,52 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=16_384, ge=1_024, le=1_048_576, description="Largest accepted tracking body."
     )
+
+    # --- enrichment and privacy ---------------------------------------------------------
+    ip_mode: Literal["hash", "truncate", "full", "none"] = Field(
+        default="hash",
+        description="What ip_address stores: daily-salted HMAC, /24 or /48 prefix, the address, "
+        "or nothing",
+    )
+    trusted_proxies: NetworkList = Field(
+        default_factory=list,
+        description="Networks whose X-Forwarded-For / Forwarded headers are believed",
+    )
+    geoip_city_db: Path | None = Field(
+        default=None, description="MaxMind-format city database (.mmdb) for `city`"
+    )
+    store_bots: bool = Field(default=True, description="Keep bot sessions (flagged is_bot)")
+    bot_user_agents: CommaList = Field(
+        default_factory=list, description="Extra regular expressions that mark a user agent a bot"
+    )
+    bot_networks: NetworkList = Field(
+        default_factory=list, description="Networks whose sessions are bots"
+    )
+    retention_days: int = Field(
+        default=395, ge=1, le=36_500, description="Sessions older than this are deleted"
+    )
+    jobs_enabled: bool = Field(
+        default=True, description="Run periodic jobs (salts, retention) inside the server"
+    )
+
+    @field_validator("trusted_proxies", "bot_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        items = _split(value)
+        if isinstance(items, list):
+            return [ip_network(v, strict=False) if isinstance(v, str) else v for v in items]
+        return items
+
+    @field_validator("bot_user_agents", mode="before")
+    @classmethod
+    def _patterns(cls, value: Any) -> Any:
+        items = _split(value)
+        for pattern in items if isinstance(items, list) else []:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return items
 
     @field_validator("database_url")
     @classmethod

@@ -195,7 +195,8 @@ def test_limits_are_inclusive(api: httpx.Client, public: httpx.Client, db: Engin
         "tracking_quality": "fair",
         "video_played": True,
     }
-    assert public.post(START, json=body).status_code == 200
+    # Without a User-Agent header the body's user agent is the one stored.
+    assert public.post(START, json=body, headers={"User-Agent": ""}).status_code == 200
     [row] = rows(db, "SELECT user_agent, tracking_quality, video_played FROM ar_view_sessions")
     assert len(row["user_agent"]) == 2048
     assert row["tracking_quality"] == "fair"
@@ -259,16 +260,21 @@ def test_body_over_16_kib_is_413(api: httpx.Client, public: httpx.Client, db: En
     assert count_sessions(db) == 0
 
 
-def test_user_agent_header_is_used_when_the_body_has_none(
+def test_the_user_agent_header_wins_over_the_body(
     api: httpx.Client, public: httpx.Client, db: Engine
 ) -> None:
     content = make_content(api)
-    ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)"
-    public.post(START, json={"portrait_id": content["id"]}, headers={"User-Agent": ua})
+    ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    ua += "Chrome/126.0.6478.122 Mobile Safari/537.36"
     public.post(
         START,
         json={"portrait_id": content["id"], "user_agent": "from-body"},
         headers={"User-Agent": ua},
+    )
+    public.post(
+        START,
+        json={"portrait_id": content["id"], "user_agent": "from-body"},
+        headers={"User-Agent": ""},
     )
     stored = sorted(r["user_agent"] for r in rows(db, "SELECT user_agent FROM ar_view_sessions"))
     assert stored == sorted([ua, "from-body"])

@@ -24,6 +24,9 @@ Days = Annotated[
     int | None,
     Query(ge=1, le=366, description="Window length in days (default ARV_WINDOW_DAYS)"),
 ]
+IncludeBots = Annotated[
+    bool, Query(description="Count sessions flagged as bots (excluded by default)")
+]
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"description": "Missing or invalid token"},
     404: {"description": "Unknown id (or another company's)"},
@@ -38,9 +41,13 @@ def _days(request: Request, days: int | None) -> int:
 
 @router.get("/overview", response_model=Overview, responses=_ERRORS)
 async def overview(
-    request: Request, session: SessionDep, principal: ReaderDep, days: Days = None
+    request: Request,
+    session: SessionDep,
+    principal: ReaderDep,
+    days: Days = None,
+    include_bots: IncludeBots = False,
 ) -> Overview:
-    return await service.overview(session, principal, _days(request, days))
+    return await service.overview(session, principal, _days(request, days), include_bots)
 
 
 @router.get("/companies/{company_id}", response_model=CompanyAnalytics, responses=_ERRORS)
@@ -50,8 +57,9 @@ async def company(
     session: SessionDep,
     principal: ReaderDep,
     days: Days = None,
+    include_bots: IncludeBots = False,
 ) -> CompanyAnalytics:
-    return await service.company(session, principal, company_id, _days(request, days))
+    return await service.company(session, principal, company_id, _days(request, days), include_bots)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectAnalytics, responses=_ERRORS)
@@ -61,8 +69,9 @@ async def project(
     session: SessionDep,
     principal: ReaderDep,
     days: Days = None,
+    include_bots: IncludeBots = False,
 ) -> ProjectAnalytics:
-    return await service.project(session, principal, project_id, _days(request, days))
+    return await service.project(session, principal, project_id, _days(request, days), include_bots)
 
 
 @router.get("/ar-content/{content_id}", response_model=ContentAnalytics, responses=_ERRORS)
@@ -72,5 +81,6 @@ async def content(
     session: SessionDep,
     principal: ReaderDep,
     days: Days = None,
+    include_bots: IncludeBots = False,
 ) -> ContentAnalytics:
-    return await service.content(session, principal, content_id, _days(request, days))
+    return await service.content(session, principal, content_id, _days(request, days), include_bots)

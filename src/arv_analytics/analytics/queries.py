@@ -25,6 +25,7 @@ S = ARViewSession
 class Totals:
     views: int
     unique_sessions: int
+    unique_visitors: int
     duration_sum: int
     duration_count: int
     video_plays: int
@@ -39,6 +40,9 @@ def _aggregates() -> list[ColumnElement[Any]]:
     return [
         func.count(S.id),
         func.count(func.distinct(S.session_id)),
+        # Visitor hashes use a daily salt, so one person is a new hash each UTC day: distinct
+        # hashes over a window are exactly the sum of the days' unique visitors.
+        func.count(func.distinct(S.visitor_hash)),
         func.coalesce(func.sum(S.duration_seconds), 0),
         func.count(S.duration_seconds),
         _count_if(S.video_played.is_(True)),
@@ -48,13 +52,18 @@ def _aggregates() -> list[ColumnElement[Any]]:
     ]
 
 
-_N_AGG = len(TRACKING_QUALITIES) + 6
+_N_AGG = len(TRACKING_QUALITIES) + 7
 
 
 def _totals(values: Any) -> Totals:
     v = [int(x or 0) for x in values]
-    quality = dict(zip((*TRACKING_QUALITIES, "unknown"), v[5:], strict=True))
-    return Totals(v[0], v[1], v[2], v[3], v[4], quality)
+    quality = dict(zip((*TRACKING_QUALITIES, "unknown"), v[6:], strict=True))
+    return Totals(v[0], v[1], v[2], v[3], v[4], v[5], quality)
+
+
+def _in_window(since: datetime, include_bots: bool) -> ColumnElement[bool]:
+    window = S.created_at >= since
+    return window if include_bots else and_(window, S.is_bot.is_(False))
 
 
 def _active_content(company_id: int | None) -> ColumnElement[Any]:
@@ -70,17 +79,22 @@ def _active_content(company_id: int | None) -> ColumnElement[Any]:
     return stmt.scalar_subquery()
 
 
-def overview_stmt(since: datetime, company_id: int | None) -> Select[Any]:
-    window = S.created_at >= since
+def overview_stmt(
+    since: datetime, company_id: int | None, include_bots: bool = False
+) -> Select[Any]:
+    window = _in_window(since, include_bots)
     if company_id is not None:
         window = and_(S.company_id == company_id, window)
     return select(*_aggregates(), _active_content(company_id)).where(window)
 
 
 async def overview(
-    session: AsyncSession, since: datetime, company_id: int | None = None
+    session: AsyncSession,
+    since: datetime,
+    company_id: int | None = None,
+    include_bots: bool = False,
 ) -> tuple[Totals, int]:
-    row = (await session.execute(overview_stmt(since, company_id))).one()
+    row = (await session.execute(overview_stmt(since, company_id, include_bots))).one()
     return _totals(row[:_N_AGG]), int(row[_N_AGG])
 
 
@@ -99,14 +113,18 @@ CONTENT = Level(ARContent, S.ar_content_id, ("project_id", "company_id"))
 
 
 def entity_stmt(
-    level: Level, ident: int, since: datetime, scope_company_id: int | None
+    level: Level,
+    ident: int,
+    since: datetime,
+    scope_company_id: int | None,
+    include_bots: bool = False,
 ) -> Select[Any]:
     entity = level.model
     parents = [getattr(entity, p) for p in level.parents]
     stmt = (
         select(entity.id, *parents, *_aggregates())
         .select_from(entity)
-        .outerjoin(S, and_(level.session_key == entity.id, S.created_at >= since))
+        .outerjoin(S, and_(level.session_key == entity.id, _in_window(since, include_bots)))
         .where(entity.id == ident)
         .group_by(entity.id, *parents)
     )
@@ -123,8 +141,10 @@ async def entity(
     ident: int,
     since: datetime,
     scope_company_id: int | None = None,
+    include_bots: bool = False,
 ) -> tuple[dict[str, int], Totals] | None:
-    row = (await session.execute(entity_stmt(level, ident, since, scope_company_id))).first()
+    stmt = entity_stmt(level, ident, since, scope_company_id, include_bots)
+    row = (await session.execute(stmt)).first()
     if row is None:
         return None
     n_ids = 1 + len(level.parents)

@@ -22,7 +22,12 @@ class Window(BaseModel):
 
 
 class Metrics(Window):
+    include_bots: bool = Field(description="Whether bot sessions are counted (?include_bots)")
     unique_sessions: int = Field(description="count(distinct session_id) in the window")
+    unique_visitors: int = Field(
+        description="Sum over the window's UTC days of each day's unique visitors (visitors are "
+        "keyed by a daily salt, so one person on three days counts three times)"
+    )
     avg_duration_seconds: float | None = Field(
         description="Mean visible seconds over the views that reported a duration"
     )

@@ -24,12 +24,16 @@ def window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
     return until - timedelta(days=days), until
 
 
-def _metrics(t: queries.Totals, days: int, since: datetime, until: datetime) -> dict[str, Any]:
+def _metrics(
+    t: queries.Totals, days: int, since: datetime, until: datetime, include_bots: bool
+) -> dict[str, Any]:
     return {
         "window_days": days,
+        "include_bots": include_bots,
         "since": since,
         "until": until,
         "unique_sessions": t.unique_sessions,
+        "unique_visitors": t.unique_visitors,
         "avg_duration_seconds": (
             round(t.duration_sum / t.duration_count, 2) if t.duration_count else None
         ),
@@ -40,11 +44,15 @@ def _metrics(t: queries.Totals, days: int, since: datetime, until: datetime) -> 
     }
 
 
-async def overview(session: AsyncSession, principal: Principal, days: int) -> Overview:
+async def overview(
+    session: AsyncSession, principal: Principal, days: int, include_bots: bool = False
+) -> Overview:
     since, until = window(days)
-    totals, active = await queries.overview(session, since, principal.company_id)
+    totals, active = await queries.overview(session, since, principal.company_id, include_bots)
     return Overview(
-        total_views=totals.views, active_content=active, **_metrics(totals, days, since, until)
+        total_views=totals.views,
+        active_content=active,
+        **_metrics(totals, days, since, until, include_bots),
     )
 
 
@@ -52,36 +60,41 @@ _LABEL = {queries.COMPANY: "company", queries.PROJECT: "project", queries.CONTEN
 
 
 async def _entity(
-    session: AsyncSession, principal: Principal, level: queries.Level, ident: int, days: int
+    session: AsyncSession,
+    principal: Principal,
+    level: queries.Level,
+    ident: int,
+    days: int,
+    include_bots: bool,
 ) -> tuple[dict[str, int], dict[str, Any]]:
     since, until = window(days)
-    found = await queries.entity(session, level, ident, since, principal.company_id)
+    found = await queries.entity(session, level, ident, since, principal.company_id, include_bots)
     if found is None:
         raise NotFound(f"{_LABEL[level]} {ident} not found")
     ids, totals = found
-    figures = _metrics(totals, days, since, until)
+    figures = _metrics(totals, days, since, until, include_bots)
     figures["views"] = figures["views_30_days"] = totals.views
     return ids, figures
 
 
 async def company(
-    session: AsyncSession, principal: Principal, ident: int, days: int
+    session: AsyncSession, principal: Principal, ident: int, days: int, include_bots: bool = False
 ) -> CompanyAnalytics:
-    ids, figures = await _entity(session, principal, queries.COMPANY, ident, days)
+    ids, figures = await _entity(session, principal, queries.COMPANY, ident, days, include_bots)
     return CompanyAnalytics(company_id=ids["id"], **figures)
 
 
 async def project(
-    session: AsyncSession, principal: Principal, ident: int, days: int
+    session: AsyncSession, principal: Principal, ident: int, days: int, include_bots: bool = False
 ) -> ProjectAnalytics:
-    ids, figures = await _entity(session, principal, queries.PROJECT, ident, days)
+    ids, figures = await _entity(session, principal, queries.PROJECT, ident, days, include_bots)
     return ProjectAnalytics(project_id=ids["id"], company_id=ids["company_id"], **figures)
 
 
 async def content(
-    session: AsyncSession, principal: Principal, ident: int, days: int
+    session: AsyncSession, principal: Principal, ident: int, days: int, include_bots: bool = False
 ) -> ContentAnalytics:
-    ids, figures = await _entity(session, principal, queries.CONTENT, ident, days)
+    ids, figures = await _entity(session, principal, queries.CONTENT, ident, days, include_bots)
     return ContentAnalytics(
         ar_content_id=ids["id"],
         project_id=ids["project_id"],

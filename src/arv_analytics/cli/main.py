@@ -130,7 +130,13 @@ def serve(
     new_token = None if settings.admin_token else _bootstrap_admin(settings)
     _banner(settings, host, port, new_token)
     uvicorn.run(
-        "arv_analytics.app:create_app", factory=True, host=host, port=port, log_level="info"
+        "arv_analytics.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        # The app reads forwarded headers itself, only from ARV_TRUSTED_PROXIES.
+        proxy_headers=False,
     )
 
 

@@ -10,6 +10,7 @@ from arv_analytics.config import Settings
 from arv_analytics.db import SessionDep
 from arv_analytics.ingest import service
 from arv_analytics.ingest.body import openapi_body, parse_event
+from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, StartResponse
 
 router = APIRouter(prefix="/api/analytics", tags=["tracking"])
@@ -32,11 +33,19 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 async def start_session(request: Request, session: SessionDep) -> StartResponse:
     settings: Settings = request.app.state.settings
     event = await parse_event(request, StartEvent, settings.max_body_bytes)
-    session_id = await service.record_start(
-        session, event, header_user_agent=request.headers.get("user-agent")
+    enricher: Enricher = request.app.state.enricher
+    peer = request.client.host if request.client else None
+    result = await service.record_start(
+        session,
+        event,
+        enricher=enricher,
+        ip=enricher.client_ip(peer, request.headers),
+        header_user_agent=request.headers.get("user-agent"),
+        store_bots=settings.store_bots,
     )
     await session.commit()
-    return StartResponse(session_id=session_id)
+    status = "tracked" if result.stored else "ignored"
+    return StartResponse(status=status, session_id=result.session_id)
 
 
 @router.post(

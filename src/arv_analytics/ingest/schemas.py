@@ -73,7 +73,9 @@ class EndEvent(_Event):
 
 
 class StartResponse(BaseModel):
-    status: Literal["tracked"] = "tracked"
+    status: Literal["tracked", "ignored"] = Field(
+        default="tracked", description="`ignored`: a bot, dropped because ARV_STORE_BOTS=false"
+    )
     session_id: uuid.UUID
 
 

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.errors import InvalidInput, NotFound
 from arv_analytics.ingest import repository
-from arv_analytics.ingest.schemas import MAX_USER_AGENT, EndEvent, EndResponse, StartEvent
+from arv_analytics.ingest.enrichment import Enricher
+from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent
 from arv_analytics.models import utcnow
 
 
+@dataclass(frozen=True, slots=True)
+class StartResult:
+    session_id: uuid.UUID
+    stored: bool  # False when a bot was dropped (ARV_STORE_BOTS=false)
+
+
 async def record_start(
-    session: AsyncSession, event: StartEvent, *, header_user_agent: str | None
-) -> uuid.UUID:
+    session: AsyncSession,
+    event: StartEvent,
+    *,
+    enricher: Enricher,
+    ip: str | None,
+    header_user_agent: str | None,
+    store_bots: bool = True,
+) -> StartResult:
     """Stores one view and returns its session_id; a repeated session_id stores nothing."""
     ref = await repository.find_content(
         session, content_id=event.content_id, unique_id=event.ar_content_unique_id
@@ -27,7 +41,11 @@ async def record_start(
     if not ref.trackable:
         raise NotFound("ar content is not active")
     session_id = event.session_id or uuid.uuid4()
-    user_agent = event.user_agent or (header_user_agent or "")[:MAX_USER_AGENT] or None
+    found = await enricher.enrich(
+        event, ip=ip, header_user_agent=header_user_agent, company_id=ref.company_id
+    )
+    if found.is_bot and not store_bots:
+        return StartResult(session_id, stored=False)
     now = utcnow()
     await repository.insert_session_once(
         session,
@@ -36,17 +54,14 @@ async def record_start(
             "project_id": ref.project_id,
             "company_id": ref.company_id,
             "session_id": session_id,
-            "user_agent": user_agent,
-            "device_type": event.device_type,
-            "browser": event.browser,
-            "os": event.os,
+            **found.columns(),
             "tracking_quality": event.tracking_quality,
             "video_played": event.video_played,
             "created_at": now,
             "updated_at": now,
         },
     )
-    return session_id
+    return StartResult(session_id, stored=True)
 
 
 def whole_seconds(value: float, maximum: int) -> int:

@@ -5,6 +5,8 @@ from arv_analytics.models.ar_content import ARContent
 from arv_analytics.models.ar_view_session import TRACKING_QUALITIES, ARViewSession
 from arv_analytics.models.base import Base, utcnow
 from arv_analytics.models.company import Company
+from arv_analytics.models.daily_salt import DailySalt
+from arv_analytics.models.job_run import JobRun
 from arv_analytics.models.project import Project
 
 __all__ = [
@@ -14,6 +16,8 @@ __all__ = [
     "ARViewSession",
     "Base",
     "Company",
+    "DailySalt",
+    "JobRun",
     "Project",
     "utcnow",
 ]

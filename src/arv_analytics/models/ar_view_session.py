@@ -15,7 +15,10 @@ class ARViewSession(Base):
     """One view: a viewer page load that sent a start event (the seed's table, kept whole).
 
     Every seed column keeps its type, length and nullability. Added: ``updated_at`` (when an
-    end or heartbeat last changed the row). ``video_played`` and ``created_at`` carry the
+    end or heartbeat last changed the row), ``is_bot`` (crawler or automation, excluded from
+    analytics by default) and ``visitor_hash`` (64 bits of a keyed hash of daily salt, IP,
+    user agent and company; the salt changes daily, so it only ever identifies a visitor
+    within one UTC day). ``video_played`` and ``created_at`` carry the
     seed's defaults and are NOT NULL because nothing ever writes NULL into them.
     """
 
@@ -55,3 +58,5 @@ class ARViewSession(Base):
     video_played: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    is_bot: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    visitor_hash: Mapped[int | None] = mapped_column(BigInteger)

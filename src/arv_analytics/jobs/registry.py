@@ -1,0 +1,45 @@
+"""The one table of periodic jobs. Each is idempotent: running it twice in a period is harmless."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arv_analytics.config import Settings
+from arv_analytics.privacy import salts
+from arv_analytics.retention.service import apply_retention
+
+JobFn = Callable[[AsyncSession, Settings], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    every: timedelta
+    run: JobFn
+    description: str
+
+
+async def _rotate_salts(session: AsyncSession, _: Settings) -> str:
+    removed = await salts.rotate(session)
+    await session.commit()
+    return f"today's salt ready; {removed} expired salt(s) deleted"
+
+
+async def _retention(session: AsyncSession, settings: Settings) -> str:
+    removed = await apply_retention(session, settings.retention_days)
+    return f"{removed} session(s) older than {settings.retention_days} days deleted"
+
+
+JOBS: tuple[Job, ...] = (
+    # Often enough that an expired salt is gone minutes after its 48 hours.
+    Job("salts", timedelta(minutes=10), _rotate_salts, "create today's salt, delete expired ones"),
+    Job("retention", timedelta(hours=1), _retention, "delete sessions past ARV_RETENTION_DAYS"),
+)
+
+
+def find(name: str, jobs: tuple[Job, ...] = JOBS) -> Job | None:
+    return next((job for job in jobs if job.name == name), None)

@@ -1,0 +1,104 @@
+"""Deleting sessions: by age (the retention job) or by selector (`arv-analytics purge`).
+
+Deletes go in batches of primary keys, each its own short transaction, so that a purge of
+millions of rows never holds a long lock on the table the tracker writes to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arv_analytics.errors import InvalidInput
+from arv_analytics.models import ARViewSession, utcnow
+
+S = ARViewSession
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Selector:
+    older_than_days: int | None = None
+    company_id: int | None = None
+    project_id: int | None = None
+    content_id: int | None = None
+    session_ids: tuple[uuid.UUID, ...] = field(default_factory=tuple)
+
+    def is_empty(self) -> bool:
+        return (
+            self.older_than_days is None
+            and self.company_id is None
+            and self.project_id is None
+            and self.content_id is None
+            and not self.session_ids
+        )
+
+    def condition(self, now: datetime) -> ColumnElement[bool]:
+        """All given selectors must hold (AND)."""
+        if self.is_empty():
+            raise InvalidInput(
+                "name at least one selector: age, company, project, content or session"
+            )
+        parts: list[ColumnElement[bool]] = []
+        if self.older_than_days is not None:
+            parts.append(S.created_at < now - timedelta(days=self.older_than_days))
+        if self.company_id is not None:
+            parts.append(S.company_id == self.company_id)
+        if self.project_id is not None:
+            parts.append(S.project_id == self.project_id)
+        if self.content_id is not None:
+            parts.append(S.ar_content_id == self.content_id)
+        if self.session_ids:
+            parts.append(S.session_id.in_(self.session_ids))
+        return and_(*parts)
+
+
+async def count(session: AsyncSession, condition: ColumnElement[bool]) -> int:
+    return int((await session.execute(select(func.count()).where(condition))).scalar_one())
+
+
+async def delete_in_batches(
+    session: AsyncSession,
+    condition: ColumnElement[bool],
+    *,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Deletes every matching session, committing after each batch; returns how many."""
+    total = 0
+    while True:
+        ids = select(S.id).where(condition).limit(batch).scalar_subquery()
+        result = await session.execute(delete(S).where(S.id.in_(ids)))
+        await session.commit()
+        n = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        total += n
+        if progress and n:
+            progress(n)
+        if n < batch:
+            return total
+        await asyncio.sleep(0)  # let the server's other tasks in between batches
+
+
+async def purge(
+    session: AsyncSession,
+    selector: Selector,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    condition = selector.condition(utcnow())
+    if dry_run:
+        return await count(session, condition)
+    return await delete_in_batches(session, condition, progress=progress)
+
+
+async def apply_retention(session: AsyncSession, retention_days: int) -> int:
+    return await delete_in_batches(
+        session, S.created_at < utcnow() - timedelta(days=retention_days)
+    )
