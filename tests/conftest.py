@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import httpx
 import pytest
@@ -53,3 +55,17 @@ def public(server: LiveServer, db: Engine) -> Iterator[httpx.Client]:
     """A client without a token, as the tracker in a browser is."""
     with client(server.url, token=None) as c:
         yield c
+
+
+LiveFactory = Callable[..., LiveServer]
+
+
+@pytest.fixture
+def live(database: Database, db: Engine) -> Iterator[LiveFactory]:
+    """Starts extra servers with other settings, e.g. ``live(ip_mode="full")``."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> LiveServer:
+            return stack.enter_context(LiveServer(settings_for(database, **overrides)))
+
+        yield start

@@ -21,6 +21,7 @@ from arv_analytics.cli.common import (
     open_session,
     run_in_session,
 )
+from arv_analytics.cli.operations import jobs_app, purge_command
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine
 from arv_analytics.demo.loader import load_demo
@@ -35,6 +36,8 @@ app.add_typer(company_app, name="company")
 app.add_typer(project_app, name="project")
 app.add_typer(content_app, name="content")
 app.add_typer(token_app, name="token")
+app.add_typer(jobs_app, name="jobs")
+app.command("purge")(purge_command)
 
 
 # --- database --------------------------------------------------------------------------

@@ -25,9 +25,8 @@ class BotRules:
         self._pattern = re.compile("|".join((*BUILTIN_PATTERNS, *extra_patterns)), re.IGNORECASE)
         self._networks = tuple(networks)
 
-    def matches_user_agent(self, user_agent: str | None) -> bool:
-        # Every browser sends a user agent; a request without one is a script.
-        return not user_agent or self._pattern.search(user_agent) is not None
+    def matches_user_agent(self, user_agent: str) -> bool:
+        return self._pattern.search(user_agent) is not None
 
     def matches_ip(self, ip: str | None) -> bool:
         if ip is None or not self._networks:

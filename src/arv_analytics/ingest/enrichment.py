@@ -45,6 +45,28 @@ class Enrichment:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    device_type: str | None
+    browser: str | None
+    os: str | None
+    is_bot: bool
+
+
+def describe_device(
+    user_agent: str | None, client_sent: StartEvent | None, bots: BotRules
+) -> DeviceInfo:
+    """Device, browser, OS and bot flag from the user agent; client values only without one."""
+    if not user_agent:
+        # Every browser sends a user agent; a request without any is a script.
+        browser = client_sent.browser if client_sent else None
+        os_name = client_sent.os if client_sent else None
+        return DeviceInfo("bot", browser, os_name, True)
+    info = classify(user_agent)
+    is_bot = info.is_spider or bots.matches_user_agent(user_agent)
+    return DeviceInfo("bot" if is_bot else info.device_type, info.browser, info.os, is_bot)
+
+
 class Enricher:
     def __init__(self, settings: Settings, salts: SaltKeeper, geo: GeoLocator) -> None:
         self._settings = settings
@@ -59,24 +81,15 @@ class Enricher:
         self, event: StartEvent, *, ip: str | None, header_user_agent: str | None, company_id: int
     ) -> Enrichment:
         user_agent = (header_user_agent or event.user_agent or "")[:MAX_USER_AGENT] or None
-        if user_agent:
-            info = classify(user_agent)
-            device_type: str | None = info.device_type
-            browser, os_name = info.browser, info.os
-            is_bot = info.is_spider or self._bots.matches_user_agent(user_agent)
-        else:
-            device_type, browser, os_name = event.device_type, event.browser, event.os
-            is_bot = True
-        is_bot = is_bot or self._bots.matches_ip(ip)
-        if is_bot:
-            device_type = "bot"
+        device = describe_device(user_agent, event, self._bots)
+        is_bot = device.is_bot or self._bots.matches_ip(ip)
         place = self._geo.locate(ip)
         salt = await self._salts.today()
         return Enrichment(
             user_agent=user_agent,
-            device_type=device_type,
-            browser=(browser or "")[:100] or None,
-            os=(os_name or "")[:100] or None,
+            device_type="bot" if is_bot else device.device_type,
+            browser=(device.browser or "")[:100] or None,
+            os=(device.os or "")[:100] or None,
             is_bot=is_bot,
             ip_address=stored_ip(ip, self._settings.ip_mode, salt),
             country=place.country,

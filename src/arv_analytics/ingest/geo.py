@@ -32,7 +32,9 @@ class GeoLocator:
         if not ip:
             return NOWHERE
         result = self._countries.lookup(ip)
-        country = result.country_code if len(result.country_code or "") == 2 else None
+        code = result.country_code or ""
+        # Private and reserved ranges come back as "--"; only real ISO codes are kept.
+        country = code if len(code) == 2 and code.isalpha() else None
         city = None
         if self._cities is not None:
             try:

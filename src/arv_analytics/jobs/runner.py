@@ -39,7 +39,7 @@ def period_start(now: datetime, job: Job) -> datetime:
     return EPOCH + (now - EPOCH) // job.every * job.every if step else now
 
 
-async def claim(session: AsyncSession, job: Job, period: datetime) -> bool:
+async def _ensure_row(session: AsyncSession, job: Job) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
@@ -47,6 +47,10 @@ async def claim(session: AsyncSession, job: Job, period: datetime) -> bool:
         .values(name=job.name, period_start=EPOCH)
         .on_conflict_do_nothing(index_elements=["name"])
     )
+
+
+async def claim(session: AsyncSession, job: Job, period: datetime) -> bool:
+    await _ensure_row(session, job)
     result = await session.execute(
         update(JobRun)
         .where(JobRun.name == job.name, JobRun.period_start < period)
@@ -90,7 +94,10 @@ async def run_job(
 ) -> Outcome:
     """Runs ``job`` if its current period is unclaimed (or ``force``); never raises."""
     async with maker() as session:
-        if not force and not await claim(session, job, period_start(now or utcnow(), job)):
+        if force:
+            await _ensure_row(session, job)
+            await session.commit()
+        elif not await claim(session, job, period_start(now or utcnow(), job)):
             return Outcome(job.name, False, "already ran this period")
         async with _exclusive(maker.kw["bind"], job.name) as got:
             if not got:

@@ -1,0 +1,97 @@
+"""`arv-analytics purge` and `arv-analytics jobs …`: deleting data and running periodic jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from arv_analytics.cli.common import console, load_settings, open_session, run_in_session
+from arv_analytics.db import create_engine, create_sessionmaker
+from arv_analytics.jobs.registry import JOBS, find
+from arv_analytics.jobs.runner import run_job
+from arv_analytics.models import JobRun
+from arv_analytics.retention.service import Selector, purge
+
+jobs_app = typer.Typer(help="Periodic jobs (salt rotation, retention).", no_args_is_help=True)
+
+
+def purge_command(
+    older_than: Annotated[
+        int | None, typer.Option(min=0, help="Sessions older than this many days")
+    ] = None,
+    company: Annotated[int | None, typer.Option(help="Sessions of this company")] = None,
+    project: Annotated[int | None, typer.Option(help="Sessions of this project")] = None,
+    content: Annotated[int | None, typer.Option(help="Sessions of this AR content")] = None,
+    session: Annotated[
+        list[str] | None,
+        typer.Option("--session", help="A session_id (repeatable): a person's erasure request"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would go")] = False,
+) -> None:
+    """Delete sessions by age, company, project, content or session_id (all given must match)."""
+    try:
+        session_ids = tuple(uuid.UUID(s) for s in session or ())
+    except ValueError:
+        typer.echo("error: --session must be a UUID", err=True)
+        raise typer.Exit(2) from None
+    selector = Selector(older_than, company, project, content, session_ids)
+    if selector.is_empty():
+        typer.echo(
+            "error: name what to delete: --older-than, --company, --project, --content "
+            "or --session",
+            err=True,
+        )
+        raise typer.Exit(2)
+    n = run_in_session(lambda s: purge(s, selector, dry_run=dry_run))
+    typer.echo(f"{'would delete' if dry_run else 'deleted'} {n} session(s)")
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """The periodic jobs and when each last ran."""
+
+    async def last_runs() -> dict[str, JobRun]:
+        async with open_session(load_settings()) as s:
+            return {r.name: r for r in (await s.execute(select(JobRun))).scalars()}
+
+    runs = asyncio.run(last_runs())
+    table = Table("job", "every", "what", "last period", "finished", "last error")
+    for job in JOBS:
+        run = runs.get(job.name)
+        table.add_row(
+            job.name,
+            str(job.every),
+            job.description,
+            str(run.period_start) if run else "-",
+            str(run.finished_at) if run and run.finished_at else "-",
+            (run.last_error or "") if run else "",
+        )
+    console.print(table)
+
+
+@jobs_app.command("run")
+def jobs_run(name: Annotated[str, typer.Argument(help="Job name, see `jobs list`")]) -> None:
+    """Run one job now, whether or not it ran this period."""
+    job = find(name)
+    if job is None:
+        typer.echo(f"error: no job {name!r}; known: {', '.join(j.name for j in JOBS)}", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+
+    async def go() -> str:
+        engine = create_engine(settings)
+        try:
+            outcome = await run_job(create_sessionmaker(engine), job, settings, force=True)
+        finally:
+            await engine.dispose()
+        if outcome.error:
+            typer.echo(f"error: {outcome.error}", err=True)
+            raise typer.Exit(1)
+        return outcome.summary
+
+    typer.echo(f"{name}: {asyncio.run(go())}")
