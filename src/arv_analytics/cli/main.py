@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 import typer
@@ -24,7 +25,7 @@ from arv_analytics.cli.common import (
 from arv_analytics.cli.operations import jobs_app, purge_command
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine
-from arv_analytics.demo.loader import load_demo
+from arv_analytics.demo.loader import demo_present, load_demo
 from arv_analytics.models import Company
 from arv_analytics.tenancy import service as tenancy
 
@@ -156,22 +157,26 @@ def demo(
 
     async def go() -> None:
         async with open_session(settings) as session:
+            if await demo_present(session):
+                console.print("demo data already present; nothing added")
+                return
+            started = time.perf_counter()
             with Progress(console=console, transient=False) as bar:
                 task = bar.add_task("demo sessions", total=sessions)
                 result = await load_demo(
                     session,
+                    settings.database_url,
                     count=sessions,
                     days=days,
                     max_seconds=settings.max_session_seconds,
                     progress=lambda n: bar.advance(task, n),
                 )
-        if result.created:
+            elapsed = time.perf_counter() - started
             console.print(
                 f"demo data: {result.companies} companies, {result.content} AR content, "
-                f"{result.sessions} sessions over {days} days"
+                f"{result.sessions} sessions over {days} days "
+                f"({result.sessions / max(elapsed, 1e-9):,.0f} sessions/s)"
             )
-        else:
-            console.print("demo data already present; nothing added")
 
     asyncio.run(go())
 
