@@ -14,9 +14,12 @@ from arv_analytics.catalog.endpoints import router as catalog_router
 from arv_analytics.config import Settings, get_settings
 from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers
+from arv_analytics.ingest.buffer import WriteBuffer
+from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.endpoints import router as ingest_router
 from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.geo import GeoLocator
+from arv_analytics.ingest.service import Ingest
 from arv_analytics.jobs.scheduler import Scheduler
 from arv_analytics.privacy.salts import SaltKeeper
 
@@ -41,8 +44,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         geo = GeoLocator(settings.geoip_city_db)
         app.state.engine = engine
         app.state.sessionmaker = maker
-        app.state.enricher = Enricher(settings, SaltKeeper(maker), geo)
+        buffered = settings.ingest_mode == "buffered"
+        cache = ContentCache(maker, settings.catalog_refresh_seconds) if buffered else None
+        buffer = (
+            WriteBuffer(
+                maker,
+                max_batch=settings.write_batch_max,
+                max_wait=settings.write_batch_wait_ms / 1000,
+                max_queue=settings.write_queue_max,
+            )
+            if buffered
+            else None
+        )
+        app.state.ingest = Ingest(
+            maker,
+            Enricher(settings, SaltKeeper(maker), geo),
+            cache=cache,
+            buffer=buffer,
+            store_bots=settings.store_bots,
+            max_session_seconds=settings.max_session_seconds,
+        )
+        app.state.write_buffer = buffer
+        app.state.catalog_listeners = [lambda: cache.refresh(force=True)] if cache else []
         scheduler = Scheduler(maker, settings) if settings.jobs_enabled else None
+        if cache:
+            await cache.start()
+        if buffer:
+            buffer.start()
         if scheduler:
             scheduler.start()
         try:
@@ -50,6 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if scheduler:
                 await scheduler.stop()
+            if buffer:
+                await buffer.close()  # commit everything already queued before exiting
+            if cache:
+                await cache.stop()
             geo.close()
             await engine.dispose()
 

@@ -52,6 +52,23 @@ class Settings(BaseSettings):
         default=16_384, ge=1_024, le=1_048_576, description="Largest accepted tracking body."
     )
 
+    # --- the write path -----------------------------------------------------------------
+    ingest_mode: Literal["buffered", "naive"] = Field(
+        default="buffered",
+        description="`buffered`: group commit; `naive`: one INSERT+COMMIT per request "
+        "(the seed's design, kept for benchmark comparisons)",
+    )
+    write_batch_max: int = Field(default=500, ge=1, le=5_000, description="Writes per commit")
+    write_batch_wait_ms: float = Field(
+        default=2.0, ge=0, le=1_000, description="How long a short batch waits for company"
+    )
+    write_queue_max: int = Field(
+        default=20_000, ge=1, le=1_000_000, description="Queued writes before 503s"
+    )
+    catalog_refresh_seconds: float = Field(
+        default=2.0, gt=0, le=5, description="How often each process checks the catalog"
+    )
+
     # --- enrichment and privacy ---------------------------------------------------------
     ip_mode: Literal["hash", "truncate", "full", "none"] = Field(
         default="hash",

@@ -7,6 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,8 +47,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=10,
         max_overflow=10,
+        # A lost database must turn into quick errors (503s), never into hung requests.
         pool_pre_ping=True,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "arv-analytics"}},
+        pool_timeout=5,
+        connect_args={
+            "timeout": 5,
+            "command_timeout": 30,
+            "server_settings": {"timezone": "UTC", "application_name": "arv-analytics"},
+        },
     )
 
 
@@ -55,3 +70,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when an error means "the database is not answering", not "this query is wrong".
+
+    Drivers differ in how they report a refused or dropped connection (asyncpg's refusals
+    arrive as a bare DBAPIError), so everything that is not a statement's own fault counts.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        own_fault = (IntegrityError, ProgrammingError, DataError, NotSupportedError)
+        return exc.connection_invalidated or not isinstance(exc, own_fault)
+    return False

@@ -124,6 +124,15 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    from arv_analytics.db import is_unavailable  # db imports FastAPI pieces; avoid a cycle
+
+    if is_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body("database_unavailable", "the database is not answering; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
 

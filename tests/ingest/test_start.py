@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.support import make_content, rows
+from tests.conftest import LiveFactory
+from tests.support import client, make_content, rows
 
 START = "/api/analytics/ar-session"
 
@@ -278,3 +280,21 @@ def test_the_user_agent_header_wins_over_the_body(
     )
     stored = sorted(r["user_agent"] for r in rows(db, "SELECT user_agent FROM ar_view_sessions"))
     assert stored == sorted([ua, "from-body"])
+
+
+def test_deactivation_reaches_every_process_within_5_seconds(
+    api: httpx.Client, db: Engine, live: LiveFactory
+) -> None:
+    content = make_content(api)
+    other = live()  # a second server process on the same database, with its own cache
+    with client(other.url, token=None) as worker:
+        body = {"portrait_id": content["id"]}
+        assert worker.post(START, json=body).status_code == 200  # cached as trackable
+        assert api.delete(f"/api/ar-content/{content['id']}").status_code == 200
+        started = time.monotonic()
+        while worker.post(START, json=body).status_code != 404:
+            assert time.monotonic() - started < 5, "still trackable after 5 s"
+            time.sleep(0.1)
+        stored = count_sessions(db)
+        assert worker.post(START, json=body).status_code == 404
+        assert count_sessions(db) == stored

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from arv_analytics.catalog import repository, service
 from arv_analytics.catalog.schemas import (
@@ -30,6 +30,14 @@ from arv_analytics.tenancy.dependencies import AdminDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
+
+async def _changed(request: Request) -> None:
+    """Tells this process's listeners (the write path's content cache) right away; other
+    processes notice within ARV_CATALOG_REFRESH_SECONDS."""
+    for listener in getattr(request.app.state, "catalog_listeners", ()):
+        await listener()
+
+
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -42,9 +50,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/companies", status_code=201, response_model=CompanyOut, responses=ERRORS)
-async def create_company(body: CompanyCreate, session: SessionDep, _: AdminDep) -> Company:
+async def create_company(
+    request: Request, body: CompanyCreate, session: SessionDep, _: AdminDep
+) -> Company:
     row = await service.create_company(session, body)
     await session.commit()
+    await _changed(request)
     return row
 
 
@@ -64,17 +75,21 @@ async def get_company(company_id: IdPath, session: SessionDep, _: AdminDep) -> C
 
 @router.patch("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
 async def update_company(
-    company_id: IdPath, body: CompanyUpdate, session: SessionDep, _: AdminDep
+    request: Request, company_id: IdPath, body: CompanyUpdate, session: SessionDep, _: AdminDep
 ) -> Company:
     row = await service.update_company(session, company_id, body)
     await session.commit()
+    await _changed(request)
     return row
 
 
 @router.delete("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
-async def deactivate_company(company_id: IdPath, session: SessionDep, _: AdminDep) -> Company:
+async def deactivate_company(
+    request: Request, company_id: IdPath, session: SessionDep, _: AdminDep
+) -> Company:
     row = await service.deactivate(session, Company, company_id)
     await session.commit()
+    await _changed(request)
     return row
 
 
@@ -82,9 +97,12 @@ async def deactivate_company(company_id: IdPath, session: SessionDep, _: AdminDe
 
 
 @router.post("/projects", status_code=201, response_model=ProjectOut, responses=ERRORS)
-async def create_project(body: ProjectCreate, session: SessionDep, _: AdminDep) -> Project:
+async def create_project(
+    request: Request, body: ProjectCreate, session: SessionDep, _: AdminDep
+) -> Project:
     row = await service.create_project(session, body)
     await session.commit()
+    await _changed(request)
     return row
 
 
@@ -112,17 +130,21 @@ async def get_project(project_id: IdPath, session: SessionDep, _: AdminDep) -> P
 
 @router.patch("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
 async def update_project(
-    project_id: IdPath, body: ProjectUpdate, session: SessionDep, _: AdminDep
+    request: Request, project_id: IdPath, body: ProjectUpdate, session: SessionDep, _: AdminDep
 ) -> Project:
     row = await service.update_project(session, project_id, body)
     await session.commit()
+    await _changed(request)
     return row
 
 
 @router.delete("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
-async def deactivate_project(project_id: IdPath, session: SessionDep, _: AdminDep) -> Project:
+async def deactivate_project(
+    request: Request, project_id: IdPath, session: SessionDep, _: AdminDep
+) -> Project:
     row = await service.deactivate(session, Project, project_id)
     await session.commit()
+    await _changed(request)
     return row
 
 
@@ -130,9 +152,12 @@ async def deactivate_project(project_id: IdPath, session: SessionDep, _: AdminDe
 
 
 @router.post("/ar-content", status_code=201, response_model=ContentOut, responses=ERRORS)
-async def create_content(body: ContentCreate, session: SessionDep, _: AdminDep) -> ARContent:
+async def create_content(
+    request: Request, body: ContentCreate, session: SessionDep, _: AdminDep
+) -> ARContent:
     row = await service.create_content(session, body)
     await session.commit()
+    await _changed(request)
     return row
 
 
@@ -168,15 +193,19 @@ async def get_content(content_id: IdPath, session: SessionDep, _: AdminDep) -> A
 
 @router.patch("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
 async def update_content(
-    content_id: IdPath, body: ContentUpdate, session: SessionDep, _: AdminDep
+    request: Request, content_id: IdPath, body: ContentUpdate, session: SessionDep, _: AdminDep
 ) -> ARContent:
     row = await service.update_content(session, content_id, body)
     await session.commit()
+    await _changed(request)
     return row
 
 
 @router.delete("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
-async def deactivate_content(content_id: IdPath, session: SessionDep, _: AdminDep) -> ARContent:
+async def deactivate_content(
+    request: Request, content_id: IdPath, session: SessionDep, _: AdminDep
+) -> ARContent:
     row = await service.deactivate(session, ARContent, content_id)
     await session.commit()
+    await _changed(request)
     return row

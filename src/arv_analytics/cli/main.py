@@ -118,6 +118,9 @@ def serve(
     migrate_first: Annotated[
         bool, typer.Option("--migrate", help="Run pending migrations before serving")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (each with its own buffer)")
+    ] = 1,
 ) -> None:
     """Serve the API (tracking, analytics, catalog)."""
     settings = load_settings()
@@ -139,8 +142,11 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        workers=workers,
         # The app reads forwarded headers itself, only from ARV_TRUSTED_PROXIES.
         proxy_headers=False,
+        # SIGTERM: stop accepting, let in-flight requests finish, then drain the write buffer.
+        timeout_graceful_shutdown=30,
     )
 
 

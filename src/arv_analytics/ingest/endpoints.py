@@ -7,17 +7,16 @@ import uuid
 from fastapi import APIRouter, Request
 
 from arv_analytics.config import Settings
-from arv_analytics.db import SessionDep
-from arv_analytics.ingest import service
 from arv_analytics.ingest.body import openapi_body, parse_event
-from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, StartResponse
+from arv_analytics.ingest.service import Ingest
 
 router = APIRouter(prefix="/api/analytics", tags=["tracking"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     404: {"description": "Unknown or inactive content / unknown session"},
     413: {"description": "Body larger than the limit"},
+    503: {"description": "Queue full or database unavailable; retry after Retry-After"},
     415: {"description": "Body neither application/json nor text/plain"},
     422: {"description": "Invalid body; `detail` and `fields` name the field"},
 }
@@ -30,20 +29,16 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     openapi_extra=openapi_body(StartEvent),
     summary="Record the start of an AR view session",
 )
-async def start_session(request: Request, session: SessionDep) -> StartResponse:
+async def start_session(request: Request) -> StartResponse:
     settings: Settings = request.app.state.settings
+    ingest: Ingest = request.app.state.ingest
     event = await parse_event(request, StartEvent, settings.max_body_bytes)
-    enricher: Enricher = request.app.state.enricher
     peer = request.client.host if request.client else None
-    result = await service.record_start(
-        session,
+    result = await ingest.start(
         event,
-        enricher=enricher,
-        ip=enricher.client_ip(peer, request.headers),
+        ip=ingest.enricher.client_ip(peer, request.headers),
         header_user_agent=request.headers.get("user-agent"),
-        store_bots=settings.store_bots,
     )
-    await session.commit()
     status = "tracked" if result.stored else "ignored"
     return StartResponse(status=status, session_id=result.session_id)
 
@@ -55,11 +50,8 @@ async def start_session(request: Request, session: SessionDep) -> StartResponse:
     openapi_extra=openapi_body(EndEvent),
     summary="Heartbeat or end of a session: the duration only grows",
 )
-async def end_session(session_id: uuid.UUID, request: Request, session: SessionDep) -> EndResponse:
+async def end_session(session_id: uuid.UUID, request: Request) -> EndResponse:
     settings: Settings = request.app.state.settings
+    ingest: Ingest = request.app.state.ingest
     event = await parse_event(request, EndEvent, settings.max_body_bytes)
-    result = await service.record_end(
-        session, session_id, event, max_seconds=settings.max_session_seconds
-    )
-    await session.commit()
-    return result
+    return await ingest.end(session_id, event)

@@ -7,10 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.ingest.merge import END_RULES, Rule
 from arv_analytics.models import ARContent, ARViewSession, Company, Project
 
 
@@ -48,48 +61,91 @@ async def find_content(
     return ContentRef(row[0], row[1], row[2], row[3], bool(row[4]))
 
 
-async def insert_session_once(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Inserts a view unless its session_id exists; True when a row was written.
+# --- batched writes (the write buffer) ---------------------------------------------------
 
-    ON CONFLICT DO NOTHING makes the unique index, not a prior SELECT, decide between
-    concurrent duplicates.
-    """
+
+async def insert_sessions(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Inserts many views in one statement; returns the session_ids that were new."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(ARViewSession).values(**values).on_conflict_do_nothing(index_elements=["session_id"])
+        insert(ARViewSession)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["session_id"])
+        .returning(ARViewSession.session_id)
     )
-    result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return {sid for sid in (await session.execute(stmt)).scalars() if sid is not None}
 
 
-async def apply_end(
-    session: AsyncSession,
-    session_id: uuid.UUID,
-    *,
-    duration: int,
-    tracking_quality: str | None,
-    video_played: bool | None,
-    now: datetime,
-) -> tuple[int | None, bool] | None:
-    """Raises the stored duration to ``duration`` (never lowers it); None for an unknown id."""
-    stored = ARViewSession.duration_seconds
-    values: dict[str, Any] = {
-        "duration_seconds": case(
-            (stored.is_(None), duration), (stored < duration, duration), else_=stored
-        ),
-        "updated_at": now,
-    }
-    if tracking_quality is not None:
-        values["tracking_quality"] = tracking_quality
-    if video_played:
-        # video_played never goes back from true, so only a true is ever written.
-        values["video_played"] = True
+def _merged_value(column: str, rule: Rule, new: ColumnElement[Any]) -> ColumnElement[Any]:
+    stored: ColumnElement[Any] = getattr(ARViewSession, column)
+    if rule == "max":
+        return case(
+            (new.is_(None), stored),
+            (or_(stored.is_(None), stored < new), new),
+            else_=stored,
+        )
+    if rule == "or":
+        return or_(stored, func.coalesce(new, false()))
+    return func.coalesce(new, stored)
+
+
+_RETURNED = (ARViewSession.session_id, ARViewSession.duration_seconds, ARViewSession.video_played)
+
+
+def _stored(rows: Any) -> dict[uuid.UUID, dict[str, Any]]:
+    return {r[0]: {"duration_seconds": r[1], "video_played": bool(r[2])} for r in rows}
+
+
+async def apply_ends(
+    session: AsyncSession, merged: dict[uuid.UUID, dict[str, Any]], *, now: datetime
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Applies one merged change per session; returns the stored values of those found."""
+    if session.get_bind().dialect.name == "postgresql":
+        return await _apply_ends_unnest(session, merged, now)
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    for sid, values in merged.items():
+        changes = {
+            col: _merged_value(col, rule, literal(values[col], S_TYPES[col]))
+            for col, rule in END_RULES.items()
+        }
+        stmt = (
+            update(ARViewSession)
+            .where(ARViewSession.session_id == sid)
+            .values(**changes, updated_at=now)
+            .returning(*_RETURNED)
+            .execution_options(synchronize_session=False)
+        )
+        found.update(_stored(await session.execute(stmt)))
+    return found
+
+
+async def _apply_ends_unnest(
+    session: AsyncSession, merged: dict[uuid.UUID, dict[str, Any]], now: datetime
+) -> dict[uuid.UUID, dict[str, Any]]:
+    # One UPDATE … FROM unnest(arrays) for the whole batch: a round trip per batch, not per end.
+    columns = ["session_id", *END_RULES]
+    arrays = [
+        cast(
+            bindparam(
+                f"p_{col}",
+                [m.get(col) if col != "session_id" else sid for sid, m in merged.items()],
+                type_=postgresql.ARRAY(S_TYPES[col]),
+            ),
+            postgresql.ARRAY(S_TYPES[col]),
+        )
+        for col in columns
+    ]
+    v = func.unnest(*arrays).table_valued(*columns).render_derived(name="v")
+    changes = {col: _merged_value(col, rule, v.c[col]) for col, rule in END_RULES.items()}
     stmt = (
         update(ARViewSession)
-        .where(ARViewSession.session_id == session_id)
-        .values(**values)
-        .returning(ARViewSession.duration_seconds, ARViewSession.video_played)
+        .where(ARViewSession.session_id == v.c.session_id)
+        .values(**changes, updated_at=now)
+        .returning(*_RETURNED)
+        .execution_options(synchronize_session=False)
     )
-    row = (await session.execute(stmt)).first()
-    return None if row is None else (row[0], bool(row[1]))
+    return _stored(await session.execute(stmt))
+
+
+S_TYPES: dict[str, Any] = {c.name: c.type for c in ARViewSession.__table__.columns}

@@ -1,15 +1,23 @@
-"""Rules of the write path: which content is trackable, idempotent starts, growing ends."""
+"""Rules of the write path: which content is trackable, idempotent starts, growing ends.
+
+Both writes go through the write buffer (group commit) unless ``ARV_INGEST_MODE=naive``,
+which keeps the seed's one-INSERT-one-COMMIT-per-request path for benchmark comparisons.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from arv_analytics.errors import InvalidInput, NotFound
+from arv_analytics.errors import NotFound
 from arv_analytics.ingest import repository
+from arv_analytics.ingest.buffer import WriteBuffer
+from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.enrichment import Enricher
+from arv_analytics.ingest.merge import EndChange, merge_ends
 from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent
 from arv_analytics.models import utcnow
 
@@ -20,36 +28,60 @@ class StartResult:
     stored: bool  # False when a bot was dropped (ARV_STORE_BOTS=false)
 
 
-async def record_start(
-    session: AsyncSession,
-    event: StartEvent,
-    *,
-    enricher: Enricher,
-    ip: str | None,
-    header_user_agent: str | None,
-    store_bots: bool = True,
-) -> StartResult:
-    """Stores one view and returns its session_id; a repeated session_id stores nothing."""
-    ref = await repository.find_content(
-        session, content_id=event.content_id, unique_id=event.ar_content_unique_id
-    )
-    if ref is None:
-        if event.content_id is not None and event.ar_content_unique_id is not None:
-            # Either id alone may exist; say which combination failed.
-            raise NotFound("no ar content matches both the given id and unique id")
-        raise NotFound("ar content not found")
-    if not ref.trackable:
-        raise NotFound("ar content is not active")
-    session_id = event.session_id or uuid.uuid4()
-    found = await enricher.enrich(
-        event, ip=ip, header_user_agent=header_user_agent, company_id=ref.company_id
-    )
-    if found.is_bot and not store_bots:
-        return StartResult(session_id, stored=False)
-    now = utcnow()
-    await repository.insert_session_once(
-        session,
-        {
+class Ingest:
+    """The write path of one process: content lookup, enrichment, and the writes."""
+
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        enricher: Enricher,
+        *,
+        cache: ContentCache | None,
+        buffer: WriteBuffer | None,
+        store_bots: bool,
+        max_session_seconds: int,
+    ) -> None:
+        self._maker = maker
+        self._enricher = enricher
+        self._cache = cache
+        self._buffer = buffer
+        self._store_bots = store_bots
+        self._max_seconds = max_session_seconds
+
+    @property
+    def enricher(self) -> Enricher:
+        return self._enricher
+
+    async def _content(self, event: StartEvent) -> repository.ContentRef:
+        if self._cache is not None:
+            ref = await self._cache.get(event.content_id, event.ar_content_unique_id)
+        else:
+            async with self._maker() as session:
+                ref = await repository.find_content(
+                    session, content_id=event.content_id, unique_id=event.ar_content_unique_id
+                )
+        if ref is None:
+            if event.content_id is not None and event.ar_content_unique_id is not None:
+                # Either id alone may exist; say which combination failed.
+                raise NotFound("no ar content matches both the given id and unique id")
+            raise NotFound("ar content not found")
+        if not ref.trackable:
+            raise NotFound("ar content is not active")
+        return ref
+
+    async def start(
+        self, event: StartEvent, *, ip: str | None, header_user_agent: str | None
+    ) -> StartResult:
+        """Stores one view; a repeated session_id stores nothing and answers the same."""
+        ref = await self._content(event)
+        session_id = event.session_id or uuid.uuid4()
+        found = await self._enricher.enrich(
+            event, ip=ip, header_user_agent=header_user_agent, company_id=ref.company_id
+        )
+        if found.is_bot and not self._store_bots:
+            return StartResult(session_id, stored=False)
+        now = utcnow()
+        row = {
             "ar_content_id": ref.id,
             "project_id": ref.project_id,
             "company_id": ref.company_id,
@@ -59,9 +91,35 @@ async def record_start(
             "video_played": event.video_played,
             "created_at": now,
             "updated_at": now,
-        },
-    )
-    return StartResult(session_id, stored=True)
+        }
+        if self._buffer is not None:
+            await self._buffer.start_session(row)
+        else:
+            async with self._maker() as session:
+                await repository.insert_sessions(session, [row])
+                await session.commit()
+        return StartResult(session_id, stored=True)
+
+    async def end(self, session_id: uuid.UUID, event: EndEvent) -> EndResponse:
+        change = EndChange(
+            session_id,
+            {
+                "duration_seconds": whole_seconds(event.duration_seconds, self._max_seconds),
+                "tracking_quality": event.tracking_quality,
+                "video_played": event.video_played,
+            },
+        )
+        stored: dict[str, Any] | None
+        if self._buffer is not None:
+            stored = await self._buffer.end_session(change)
+        else:
+            async with self._maker() as session:
+                found = await repository.apply_ends(session, merge_ends([change]), now=utcnow())
+                await session.commit()
+            stored = found.get(session_id)
+            if stored is None:
+                raise NotFound(f"session {session_id} not found")
+        return EndResponse(session_id=session_id, **stored)
 
 
 def whole_seconds(value: float, maximum: int) -> int:
@@ -69,22 +127,3 @@ def whole_seconds(value: float, maximum: int) -> int:
     if value >= maximum:
         return maximum
     return int(value + 0.5)
-
-
-async def record_end(
-    session: AsyncSession, session_id: uuid.UUID, event: EndEvent, *, max_seconds: int
-) -> EndResponse:
-    if event.duration_seconds < 0:  # the schema already refuses this; kept as the rule's home
-        raise InvalidInput("duration_seconds: must be >= 0")
-    result = await repository.apply_end(
-        session,
-        session_id,
-        duration=whole_seconds(event.duration_seconds, max_seconds),
-        tracking_quality=event.tracking_quality,
-        video_played=event.video_played,
-        now=utcnow(),
-    )
-    if result is None:
-        raise NotFound(f"session {session_id} not found")
-    duration, played = result
-    return EndResponse(session_id=session_id, duration_seconds=duration, video_played=played)

@@ -1,0 +1,52 @@
+"""How an end (or heartbeat) changes a stored session, as one table of rules.
+
+Each rule is monotonic, so several ends of one session in a batch can be merged first and
+applied once, with the same result as applying them one by one in order:
+
+- ``max``: the stored value only grows (visible seconds);
+- ``last``: the newest reported value replaces the stored one (tracking quality);
+- ``or``: once true, stays true (video played).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Rule = Literal["max", "last", "or"]
+
+END_RULES: dict[str, Rule] = {
+    "duration_seconds": "max",
+    "tracking_quality": "last",
+    "video_played": "or",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EndChange:
+    session_id: uuid.UUID
+    values: dict[str, Any]  # column -> reported value; None means "not reported"
+
+
+def _combine(rule: Rule, old: Any, new: Any) -> Any:
+    if new is None:
+        return old
+    if old is None:
+        return new
+    if rule == "max":
+        return max(old, new)
+    if rule == "or":
+        return bool(old or new)
+    return new
+
+
+def merge_ends(changes: Iterable[EndChange]) -> dict[uuid.UUID, dict[str, Any]]:
+    """One combined change per session, in arrival order."""
+    merged: dict[uuid.UUID, dict[str, Any]] = {}
+    for change in changes:
+        current = merged.setdefault(change.session_id, dict.fromkeys(END_RULES))
+        for column, rule in END_RULES.items():
+            current[column] = _combine(rule, current[column], change.values.get(column))
+    return merged
