@@ -32,6 +32,7 @@ from arv_analytics.errors import AppError, NotFound
 from arv_analytics.ingest import repository
 from arv_analytics.ingest.merge import EndChange, merge_ends
 from arv_analytics.models import utcnow
+from arv_analytics.rollups import maintain
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +84,14 @@ class WriteBuffer:
         self,
         maker: async_sessionmaker[AsyncSession],
         *,
+        rollups: bool = True,
         max_batch: int = 500,
         max_wait: float = 0.002,
         max_queue: int = 20_000,
         answer_timeout: float = 30.0,
     ) -> None:
         self._maker = maker
+        self._rollups = rollups
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._answer_timeout = answer_timeout
@@ -163,7 +166,7 @@ class WriteBuffer:
     async def _write(self, batch: list[_Write]) -> None:
         try:
             async with self._maker() as session:
-                results = await _apply(session, batch)
+                results = await _apply(session, batch, rollups=self._rollups)
                 await session.commit()
         except IntegrityError:
             if len(batch) == 1:
@@ -181,13 +184,22 @@ class WriteBuffer:
                 w.resolve(result)
 
 
-async def _apply(session: AsyncSession, batch: list[_Write]) -> list[Any]:
+async def _apply(session: AsyncSession, batch: list[_Write], *, rollups: bool) -> list[Any]:
     """Writes a batch in the caller's transaction; returns each write's result or error."""
     starts = [w for w in batch if isinstance(w, StartWrite)]
     ends = [w for w in batch if isinstance(w, EndWrite)]
     new_ids: set[uuid.UUID] = set()
     if starts:
         new_ids = await repository.insert_sessions(session, [w.row for w in starts])
+        if rollups:
+            # Only rows that were really inserted count: a repeated start adds nothing.
+            fresh, seen = [], set()
+            for w in starts:
+                sid = w.row["session_id"]
+                if sid in new_ids and sid not in seen:
+                    seen.add(sid)
+                    fresh.append(w.row)
+            await maintain.add_starts(session, fresh)
     position = {id(w): i for i, w in enumerate(batch)}
     first_start: dict[uuid.UUID, int] = {}
     for w in starts:
@@ -202,9 +214,11 @@ async def _apply(session: AsyncSession, batch: list[_Write]) -> list[Any]:
         else:
             valid.append(e)
     if valid:
-        stored = await repository.apply_ends(
-            session, merge_ends([e.change for e in valid]), now=utcnow()
-        )
+        merged = merge_ends([e.change for e in valid])
+        before = await repository.lock_states(session, list(merged)) if rollups else {}
+        stored = await repository.apply_ends(session, merged, now=utcnow())
+        if rollups:
+            await maintain.add_end_changes(session, before, stored)
         for e in valid:
             sid = e.change.session_id
             results[id(e)] = stored.get(sid) or NotFound(f"session {sid} not found")

@@ -90,11 +90,35 @@ def _merged_value(column: str, rule: Rule, new: ColumnElement[Any]) -> ColumnEle
     return func.coalesce(new, stored)
 
 
-_RETURNED = (ARViewSession.session_id, ARViewSession.duration_seconds, ARViewSession.video_played)
+_RETURNED = (
+    ARViewSession.session_id,
+    ARViewSession.duration_seconds,
+    ARViewSession.video_played,
+    ARViewSession.tracking_quality,
+)
 
 
 def _stored(rows: Any) -> dict[uuid.UUID, dict[str, Any]]:
-    return {r[0]: {"duration_seconds": r[1], "video_played": bool(r[2])} for r in rows}
+    return {
+        r[0]: {"duration_seconds": r[1], "video_played": bool(r[2]), "tracking_quality": r[3]}
+        for r in rows
+    }
+
+
+async def lock_states(
+    session: AsyncSession, session_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The current state of sessions about to be changed, locked until the transaction ends,
+    so the rollups can be given exactly the difference an end makes."""
+    s = ARViewSession
+    columns = (
+        s.ar_content_id, s.project_id, s.company_id, s.created_at, s.is_bot,
+        s.duration_seconds, s.tracking_quality, s.video_played,
+    )  # fmt: skip
+    stmt = select(s.session_id, *columns).where(s.session_id.in_(session_ids)).with_for_update()
+    keys = tuple(c.key for c in columns)
+    rows = await session.execute(stmt)
+    return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows if r[0] is not None}
 
 
 async def apply_ends(

@@ -8,6 +8,12 @@ from arv_analytics.models.company import Company
 from arv_analytics.models.daily_salt import DailySalt
 from arv_analytics.models.job_run import JobRun
 from arv_analytics.models.project import Project
+from arv_analytics.models.rollup import (
+    RollupDailyVisitors,
+    RollupHourly,
+    RollupHourlyDimension,
+    VisitorKey,
+)
 
 __all__ = [
     "TRACKING_QUALITIES",
@@ -19,5 +25,9 @@ __all__ = [
     "DailySalt",
     "JobRun",
     "Project",
+    "RollupDailyVisitors",
+    "RollupHourly",
+    "RollupHourlyDimension",
+    "VisitorKey",
     "utcnow",
 ]

@@ -1,0 +1,173 @@
+"""Keeping the rollups exact from the write path, inside the transaction that writes the views.
+
+A start adds its view to its hour's row (and dimension rows), and counts its visitor once per
+day and level; an end adds the *difference* it made (duration, quality, video) to the hour of
+the session's start. Every change is pre-aggregated per key in Python and written with one
+"insert or add" statement per table, so a batch of 500 writes costs a handful of statements.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import FromClause
+
+from arv_analytics.models import (
+    TRACKING_QUALITIES,
+    RollupDailyVisitors,
+    RollupHourly,
+    RollupHourlyDimension,
+    VisitorKey,
+)
+
+DIMENSIONS = ("device_type", "browser", "os", "country")
+LEVELS = (("company", "company_id"), ("project", "project_id"), ("content", "ar_content_id"))
+QUALITY_COLUMN: dict[str | None, str] = {q: f"q_{q}" for q in TRACKING_QUALITIES}
+QUALITY_COLUMN[None] = "q_unknown"
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def _add(
+    session: AsyncSession,
+    table: Table | FromClause,
+    keys: tuple[str, ...],
+    rows: Iterable[dict[str, Any]],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter."""
+    rows = list(rows)
+    if not rows:
+        return
+    stmt = _insert(session)(table).values(rows)
+    counters = [c for c in rows[0] if c not in keys and c not in ("project_id", "company_id")]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + stmt.excluded[c] for c in counters},
+    )
+    await session.execute(stmt)
+
+
+HOURLY_KEYS = ("ar_content_id", "hour", "is_bot")
+DIM_KEYS = ("ar_content_id", "hour", "is_bot", "dimension", "value")
+VISITOR_KEYS = ("level", "entity_id", "day")
+
+
+def _hourly_zero(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "project_id": row["project_id"],
+        "company_id": row["company_id"],
+        "views": 0,
+        "sessions": 0,
+        "duration_sum": 0,
+        "duration_count": 0,
+        "video_plays": 0,
+        **dict.fromkeys(QUALITY_COLUMN.values(), 0),
+    }
+
+
+async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Counts newly stored views (never duplicates: pass only rows that were inserted)."""
+    hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
+    dims: dict[tuple[Any, ...], int] = defaultdict(int)
+    for row in rows:
+        bot = bool(row.get("is_bot", False))
+        key = (row["ar_content_id"], hour_of(row["created_at"]), bot)
+        acc = hourly.setdefault(key, _hourly_zero(row))
+        acc["views"] += 1
+        acc["sessions"] += row.get("session_id") is not None
+        duration = row.get("duration_seconds")
+        if duration is not None:
+            acc["duration_sum"] += duration
+            acc["duration_count"] += 1
+        acc["video_plays"] += bool(row.get("video_played"))
+        acc[QUALITY_COLUMN[row.get("tracking_quality")]] += 1
+        for dim in DIMENSIONS:
+            value = row.get(dim)
+            if value:
+                dims[(*key, dim, str(value)[:100])] += 1
+    await _add(
+        session,
+        RollupHourly.__table__,
+        HOURLY_KEYS,
+        ({**dict(zip(HOURLY_KEYS, k, strict=True)), **v} for k, v in hourly.items()),
+    )
+    await _add(
+        session,
+        RollupHourlyDimension.__table__,
+        DIM_KEYS,
+        ({**dict(zip(DIM_KEYS, k, strict=True)), "views": n} for k, n in dims.items()),
+    )
+    await _count_visitors(session, rows)
+
+
+async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    # A visitor is counted once per day, level and entity: the key table says who already is.
+    keys: set[tuple[date, str, int, str, int]] = set()
+    for row in rows:
+        visitor = row.get("visitor_hash")
+        if visitor is None:
+            continue
+        day = row["created_at"].date()
+        scopes = ("everyone",) if row.get("is_bot") else ("everyone", "humans")
+        for level, column in LEVELS:
+            for scope in scopes:
+                keys.add((day, level, row[column], scope, visitor))
+    if not keys:
+        return
+    names = ("day", "level", "entity_id", "scope", "visitor_hash")
+    stmt = (
+        _insert(session)(VisitorKey.__table__)
+        .values([dict(zip(names, k, strict=True)) for k in keys])
+        .on_conflict_do_nothing()
+        .returning(*(VisitorKey.__table__.c[n] for n in names))
+    )
+    counts: dict[tuple[str, int, date], dict[str, int]] = defaultdict(
+        lambda: {"humans": 0, "everyone": 0}
+    )
+    for day, level, entity, scope, _ in (await session.execute(stmt)).all():
+        counts[(level, entity, day)][scope] += 1
+    await _add(
+        session,
+        RollupDailyVisitors.__table__,
+        VISITOR_KEYS,
+        ({"level": k[0], "entity_id": k[1], "day": k[2], **v} for k, v in counts.items()),
+    )
+
+
+async def add_end_changes(
+    session: AsyncSession,
+    before: Mapping[Any, Mapping[str, Any]],
+    after: Mapping[Any, Mapping[str, Any]],
+) -> None:
+    """Adds what ends changed to the hour each session started in."""
+    deltas: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for sid, new in after.items():
+        old = before[sid]
+        key = (old["ar_content_id"], hour_of(old["created_at"]), bool(old["is_bot"]))
+        acc = deltas.setdefault(key, _hourly_zero(old))
+        d0, d1 = old["duration_seconds"], new["duration_seconds"]
+        acc["duration_sum"] += (d1 or 0) - (d0 or 0)
+        acc["duration_count"] += (d1 is not None) - (d0 is not None)
+        acc["video_plays"] += bool(new["video_played"]) - bool(old["video_played"])
+        q0, q1 = old["tracking_quality"], new["tracking_quality"]
+        if q0 != q1:
+            acc[QUALITY_COLUMN[q0]] -= 1
+            acc[QUALITY_COLUMN[q1]] += 1
+    await _add(
+        session,
+        RollupHourly.__table__,
+        HOURLY_KEYS,
+        ({**dict(zip(HOURLY_KEYS, k, strict=True)), **v} for k, v in deltas.items()),
+    )
