@@ -37,7 +37,17 @@ PHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
-TABLES = ("ar_view_sessions", "api_tokens", "ar_content", "projects", "companies")
+TABLES = (
+    "rollup_hourly",
+    "rollup_hourly_dims",
+    "rollup_daily_visitors",
+    "visitor_keys",
+    "ar_view_sessions",
+    "api_tokens",
+    "ar_content",
+    "projects",
+    "companies",
+)
 
 
 @dataclass
@@ -171,3 +181,26 @@ def make_content(
 def rows(engine: Engine, sql: str, **params: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+
+
+def rebuild_rollups(db: Database) -> None:
+    """After writing sessions straight into the table, bring the rollups up to date, as an
+    import or `arv-analytics rollup` would."""
+    import asyncio
+
+    from arv_analytics.db import create_engine as create_async
+    from arv_analytics.db import create_sessionmaker
+    from arv_analytics.models import ARViewSession
+    from arv_analytics.rollups.rebuild import rebuild, session_days
+
+    async def go() -> None:
+        engine = create_async(settings_for(db))
+        try:
+            async with create_sessionmaker(engine)() as session:
+                span = await session_days(session, ARViewSession.id.is_not(None))
+                if span:
+                    await rebuild(session, *span)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         buffer = (
             WriteBuffer(
                 maker,
+                rollups=settings.uses_rollups,
                 max_batch=settings.write_batch_max,
                 max_wait=settings.write_batch_wait_ms / 1000,
                 max_queue=settings.write_queue_max,

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     write_queue_max: int = Field(
         default=20_000, ge=1, le=1_000_000, description="Queued writes before 503s"
     )
+    analytics_source: Literal["rollups", "raw"] = Field(
+        default="rollups",
+        description="Answer analytics from the rollups or by aggregating the raw table",
+    )
     catalog_refresh_seconds: float = Field(
         default=2.0, gt=0, le=5, description="How often each process checks the catalog"
     )
@@ -121,6 +125,11 @@ class Settings(BaseSettings):
         if not value.startswith(_SUPPORTED_DRIVERS):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @property
+    def uses_rollups(self) -> bool:
+        # The naive write path does not maintain rollups, so it is always read raw.
+        return self.analytics_source == "rollups" and self.ingest_mode == "buffered"
 
     @property
     def is_sqlite(self) -> bool:

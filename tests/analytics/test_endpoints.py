@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from arv_analytics.models import ARViewSession
-from tests.support import client, make_content
+from tests.support import Database, client, make_content, rebuild_rollups
 
 QUALITIES = ["none", "poor", "fair", "good", None]
 
@@ -61,9 +61,10 @@ def random_sessions(contents: list[dict[str, Any]], n: int, seed: int) -> list[d
     return out
 
 
-def write(db: Engine, sessions: list[dict[str, Any]]) -> None:
+def write(db: Engine, sessions: list[dict[str, Any]], database: Database) -> None:
     with db.begin() as conn:
         conn.execute(insert(ARViewSession.__table__), sessions)
+    rebuild_rollups(database)
 
 
 def expected(sessions: Iterable[dict[str, Any]], days: int) -> dict[str, Any]:
@@ -99,11 +100,11 @@ def figures(body: dict[str, Any], views_key: str = "views") -> dict[str, Any]:
 
 @pytest.mark.parametrize("days", [None, 1, 7, 30, 90, 366])
 def test_every_level_matches_an_independent_count(
-    api: httpx.Client, db: Engine, days: int | None
+    api: httpx.Client, db: Engine, database: Database, days: int | None
 ) -> None:
     contents = seed_catalog(api)
     sessions = random_sessions(contents, 600, seed=days or 0)
-    write(db, sessions)
+    write(db, sessions, database)
     window = days or 30
     params = {"days": days} if days else {}
 
@@ -213,10 +214,12 @@ def test_reads_need_a_token(api: httpx.Client, path: str) -> None:
         assert r.json()["error"] == "unauthorized"
 
 
-def test_company_token_sees_only_its_company(api: httpx.Client, db: Engine) -> None:
+def test_company_token_sees_only_its_company(
+    api: httpx.Client, db: Engine, database: Database
+) -> None:
     mine = make_content(api, company="Mine")
     theirs = make_content(api, company="Theirs")
-    write(db, [s for c in (mine, theirs) for s in random_sessions([c], 20, seed=c["id"])])
+    write(db, [s for c in (mine, theirs) for s in random_sessions([c], 20, seed=c["id"])], database)
     token = "company-token-" + uuid.uuid4().hex
     with db.begin() as conn:
         conn.exec_driver_sql(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import Engine, Select
 
-from arv_analytics.analytics import queries
+from arv_analytics.analytics import sql
 from tests.analytics.test_endpoints import random_sessions, seed_catalog, write
 from tests.support import Database
 
@@ -30,34 +30,39 @@ def plan(db: Engine, stmt: Select[object]) -> str:
 
 def test_each_statement_uses_an_index(database: Database, api: httpx.Client, db: Engine) -> None:
     contents = seed_catalog(api)
-    write(db, random_sessions(contents, 3000, seed=1))
+    write(db, random_sessions(contents, 3000, seed=1), database)
     with db.begin() as conn:
         conn.exec_driver_sql(
             "ANALYZE ar_view_sessions" if database.backend == "postgresql" else "ANALYZE"
         )
-    since = datetime.now(UTC) - timedelta(days=30)
+    now = datetime.now(UTC)
+    since = now - timedelta(days=30)
     c = contents[0]
+
+    def q(level: sql.Level | None, ident: int | None, company: int | None = None) -> sql.Query:
+        return sql.Query(level, ident, company, False, since, now)
+
     cases = {
-        "overview": (queries.overview_stmt(since, None), "ix_ar_view_sessions_created_at"),
+        "overview": (q(None, None), "ix_ar_view_sessions_created_at"),
         "overview (company)": (
-            queries.overview_stmt(since, c["company_id"]),
+            q(None, None, c["company_id"]),
             "ix_ar_view_sessions_company_id_created_at",
         ),
-        "company": (
-            queries.entity_stmt(queries.COMPANY, c["company_id"], since, None),
-            "ix_ar_view_sessions_company_id_created_at",
-        ),
-        "project": (
-            queries.entity_stmt(queries.PROJECT, c["project_id"], since, None),
-            "ix_ar_view_sessions_project_id_created_at",
-        ),
-        "content": (
-            queries.entity_stmt(queries.CONTENT, c["id"], since, None),
-            "ix_ar_view_sessions_ar_content_id_created_at",
-        ),
+        "company": (q(sql.COMPANY, c["company_id"]), "ix_ar_view_sessions_company_id_created_at"),
+        "project": (q(sql.PROJECT, c["project_id"]), "ix_ar_view_sessions_project_id_created_at"),
+        "content": (q(sql.CONTENT, c["id"]), "ix_ar_view_sessions_ar_content_id_created_at"),
     }
-    for name, (stmt, index) in cases.items():
-        text = plan(db, stmt)
-        assert index in text, f"{name}:\n{text}"
-        assert "Seq Scan on ar_view_sessions" not in text, f"{name}:\n{text}"
-        assert "SCAN ar_view_sessions" not in text, f"{name}:\n{text}"
+    for name, (query, index) in cases.items():
+        for rollups in (False, True):
+            stmt = (
+                sql.overview_statement(query, rollups=rollups)
+                if query.level is None
+                else sql.entity_statement(query, rollups=rollups)
+            )
+            text = plan(db, stmt)
+            where = f"{name}, {'rollups' if rollups else 'raw'}:\n{text}"
+            # The raw table is only ever searched by index, in both designs.
+            assert index in text, where
+            for table in ("ar_view_sessions", "rollup_hourly", "rollup_daily_visitors"):
+                assert f"Seq Scan on {table}" not in text, where
+                assert f"SCAN {table}" not in text.replace(f"SCAN {table} USING", ""), where

@@ -34,6 +34,11 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
+def _rollups(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    return settings.uses_rollups
+
+
 def _days(request: Request, days: int | None) -> int:
     settings: Settings = request.app.state.settings
     return days if days is not None else settings.window_days
@@ -47,7 +52,9 @@ async def overview(
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> Overview:
-    return await service.overview(session, principal, _days(request, days), include_bots)
+    return await service.overview(
+        session, principal, _days(request, days), include_bots, rollups=_rollups(request)
+    )
 
 
 @router.get("/companies/{company_id}", response_model=CompanyAnalytics, responses=_ERRORS)
@@ -59,7 +66,14 @@ async def company(
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> CompanyAnalytics:
-    return await service.company(session, principal, company_id, _days(request, days), include_bots)
+    return await service.company(
+        session,
+        principal,
+        company_id,
+        _days(request, days),
+        include_bots,
+        rollups=_rollups(request),
+    )
 
 
 @router.get("/projects/{project_id}", response_model=ProjectAnalytics, responses=_ERRORS)
@@ -71,7 +85,14 @@ async def project(
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> ProjectAnalytics:
-    return await service.project(session, principal, project_id, _days(request, days), include_bots)
+    return await service.project(
+        session,
+        principal,
+        project_id,
+        _days(request, days),
+        include_bots,
+        rollups=_rollups(request),
+    )
 
 
 @router.get("/ar-content/{content_id}", response_model=ContentAnalytics, responses=_ERRORS)
@@ -83,4 +104,11 @@ async def content(
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> ContentAnalytics:
-    return await service.content(session, principal, content_id, _days(request, days), include_bots)
+    return await service.content(
+        session,
+        principal,
+        content_id,
+        _days(request, days),
+        include_bots,
+        rollups=_rollups(request),
+    )

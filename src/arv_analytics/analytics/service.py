@@ -45,10 +45,16 @@ def _metrics(
 
 
 async def overview(
-    session: AsyncSession, principal: Principal, days: int, include_bots: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    days: int,
+    include_bots: bool = False,
+    *,
+    rollups: bool = True,
 ) -> Overview:
     since, until = window(days)
-    totals, active = await queries.overview(session, since, principal.company_id, include_bots)
+    q = queries.Query(None, None, principal.company_id, include_bots, since, until)
+    totals, active = await queries.overview(session, q, rollups=rollups)
     return Overview(
         total_views=totals.views,
         active_content=active,
@@ -66,9 +72,11 @@ async def _entity(
     ident: int,
     days: int,
     include_bots: bool,
+    rollups: bool,
 ) -> tuple[dict[str, int], dict[str, Any]]:
     since, until = window(days)
-    found = await queries.entity(session, level, ident, since, principal.company_id, include_bots)
+    q = queries.Query(level, ident, principal.company_id, include_bots, since, until)
+    found = await queries.entity(session, q, rollups=rollups)
     if found is None:
         raise NotFound(f"{_LABEL[level]} {ident} not found")
     ids, totals = found
@@ -78,23 +86,47 @@ async def _entity(
 
 
 async def company(
-    session: AsyncSession, principal: Principal, ident: int, days: int, include_bots: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    ident: int,
+    days: int,
+    include_bots: bool = False,
+    *,
+    rollups: bool = True,
 ) -> CompanyAnalytics:
-    ids, figures = await _entity(session, principal, queries.COMPANY, ident, days, include_bots)
+    ids, figures = await _entity(
+        session, principal, queries.COMPANY, ident, days, include_bots, rollups
+    )
     return CompanyAnalytics(company_id=ids["id"], **figures)
 
 
 async def project(
-    session: AsyncSession, principal: Principal, ident: int, days: int, include_bots: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    ident: int,
+    days: int,
+    include_bots: bool = False,
+    *,
+    rollups: bool = True,
 ) -> ProjectAnalytics:
-    ids, figures = await _entity(session, principal, queries.PROJECT, ident, days, include_bots)
+    ids, figures = await _entity(
+        session, principal, queries.PROJECT, ident, days, include_bots, rollups
+    )
     return ProjectAnalytics(project_id=ids["id"], company_id=ids["company_id"], **figures)
 
 
 async def content(
-    session: AsyncSession, principal: Principal, ident: int, days: int, include_bots: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    ident: int,
+    days: int,
+    include_bots: bool = False,
+    *,
+    rollups: bool = True,
 ) -> ContentAnalytics:
-    ids, figures = await _entity(session, principal, queries.CONTENT, ident, days, include_bots)
+    ids, figures = await _entity(
+        session, principal, queries.CONTENT, ident, days, include_bots, rollups
+    )
     return ContentAnalytics(
         ar_content_id=ids["id"],
         project_id=ids["project_id"],
