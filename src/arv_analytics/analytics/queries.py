@@ -29,10 +29,15 @@ class Totals:
     duration_count: int
     video_plays: int
     quality: dict[str, int]  # none/poor/fair/good/unknown
+    # (sum, count of non-NULL) of each tracker figure, for averages over the views reporting it.
+    figures: dict[str, tuple[int, int]]
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+TRACKER_FIGURES = (S.time_to_first_found_ms, S.tracked_seconds, S.target_losses)
 
 
 def _aggregates() -> list[ColumnElement[Any]]:
@@ -45,16 +50,24 @@ def _aggregates() -> list[ColumnElement[Any]]:
         *(_count_if(S.tracking_quality == q) for q in TRACKING_QUALITIES),
         # S.id guards against the NULL row an outer join yields for an entity with no views.
         _count_if(and_(S.id.is_not(None), S.tracking_quality.is_(None))),
+        *(
+            agg
+            for col in TRACKER_FIGURES
+            for agg in (func.coalesce(func.sum(col), 0), func.count(col))
+        ),
     ]
 
 
-_N_AGG = len(TRACKING_QUALITIES) + 6
+_N_QUALITY = len(TRACKING_QUALITIES) + 1
+_N_AGG = 5 + _N_QUALITY + 2 * len(TRACKER_FIGURES)
 
 
 def _totals(values: Any) -> Totals:
     v = [int(x or 0) for x in values]
-    quality = dict(zip((*TRACKING_QUALITIES, "unknown"), v[5:], strict=True))
-    return Totals(v[0], v[1], v[2], v[3], v[4], quality)
+    quality = dict(zip((*TRACKING_QUALITIES, "unknown"), v[5 : 5 + _N_QUALITY], strict=True))
+    rest = v[5 + _N_QUALITY :]
+    figures = {col.key: (rest[2 * i], rest[2 * i + 1]) for i, col in enumerate(TRACKER_FIGURES)}
+    return Totals(v[0], v[1], v[2], v[3], v[4], quality, figures)
 
 
 def _active_content(company_id: int | None) -> ColumnElement[Any]:

@@ -24,7 +24,16 @@ def window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
     return until - timedelta(days=days), until
 
 
+def _mean(total: int, count: int) -> float | None:
+    return round(total / count, 2) if count else None
+
+
 def _metrics(t: queries.Totals, days: int, since: datetime, until: datetime) -> dict[str, Any]:
+    first_found, tracked, losses = (
+        t.figures["time_to_first_found_ms"],
+        t.figures["tracked_seconds"],
+        t.figures["target_losses"],
+    )
     return {
         "window_days": days,
         "since": since,
@@ -37,6 +46,11 @@ def _metrics(t: queries.Totals, days: int, since: datetime, until: datetime) -> 
         "video_plays": t.video_plays,
         "video_play_rate": round(t.video_plays / t.views, 4) if t.views else None,
         "tracking_quality": t.quality,
+        "avg_time_to_first_found_ms": _mean(*first_found),
+        "sessions_with_target_found": first_found[1],
+        "avg_tracked_seconds": _mean(*tracked),
+        "avg_target_losses": _mean(*losses),
+        "sessions_with_tracking_figures": tracked[1],
     }
 
 

@@ -33,7 +33,10 @@ async def start_session(request: Request, session: SessionDep) -> StartResponse:
     settings: Settings = request.app.state.settings
     event = await parse_event(request, StartEvent, settings.max_body_bytes)
     session_id = await service.record_start(
-        session, event, header_user_agent=request.headers.get("user-agent")
+        session,
+        event,
+        header_user_agent=request.headers.get("user-agent"),
+        max_seconds=settings.max_session_seconds,
     )
     await session.commit()
     return StartResponse(session_id=session_id)

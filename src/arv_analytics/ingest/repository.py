@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +63,11 @@ async def insert_session_once(session: AsyncSession, values: dict[str, Any]) -> 
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _grown(column: Any, value: int) -> Any:
+    """The larger of the stored and the sent value: the column never goes down."""
+    return case((column.is_(None), value), (column < value, value), else_=column)
+
+
 async def apply_end(
     session: AsyncSession,
     session_id: uuid.UUID,
@@ -70,26 +75,41 @@ async def apply_end(
     duration: int,
     tracking_quality: str | None,
     video_played: bool | None,
+    figures: dict[str, int | None],
     now: datetime,
-) -> tuple[int | None, bool] | None:
-    """Raises the stored duration to ``duration`` (never lowers it); None for an unknown id."""
-    stored = ARViewSession.duration_seconds
-    values: dict[str, Any] = {
-        "duration_seconds": case(
-            (stored.is_(None), duration), (stored < duration, duration), else_=stored
-        ),
-        "updated_at": now,
-    }
+) -> dict[str, Any] | None:
+    """Raises the stored duration and tracker figures; None for an unknown session.
+
+    Returns the stored values after the update.
+    """
+    s = ARViewSession
+    values: dict[str, Any] = {"duration_seconds": _grown(s.duration_seconds, duration)}
     if tracking_quality is not None:
         values["tracking_quality"] = tracking_quality
     if video_played:
         # video_played never goes back from true, so only a true is ever written.
         values["video_played"] = True
-    stmt = (
-        update(ARViewSession)
-        .where(ARViewSession.session_id == session_id)
-        .values(**values)
-        .returning(ARViewSession.duration_seconds, ARViewSession.video_played)
+    if figures["tracked_seconds"] is not None:
+        values["tracked_seconds"] = _grown(s.tracked_seconds, figures["tracked_seconds"])
+    if figures["target_losses"] is not None:
+        values["target_losses"] = _grown(s.target_losses, figures["target_losses"])
+    if figures["time_to_first_found_ms"] is not None:
+        # Set once: the first report of the first find wins.
+        values["time_to_first_found_ms"] = func.coalesce(
+            s.time_to_first_found_ms, figures["time_to_first_found_ms"]
+        )
+    values["updated_at"] = now
+    returned = (
+        s.duration_seconds,
+        s.video_played,
+        s.tracked_seconds,
+        s.target_losses,
+        s.time_to_first_found_ms,
     )
+    stmt = update(s).where(s.session_id == session_id).values(**values).returning(*returned)
     row = (await session.execute(stmt)).first()
-    return None if row is None else (row[0], bool(row[1]))
+    if row is None:
+        return None
+    stored = dict(zip((c.key for c in returned), row, strict=True))
+    stored["video_played"] = bool(stored["video_played"])
+    return stored

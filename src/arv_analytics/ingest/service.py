@@ -8,12 +8,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.errors import InvalidInput, NotFound
 from arv_analytics.ingest import repository
-from arv_analytics.ingest.schemas import MAX_USER_AGENT, EndEvent, EndResponse, StartEvent
+from arv_analytics.ingest.schemas import (
+    MAX_USER_AGENT,
+    EndEvent,
+    EndResponse,
+    StartEvent,
+    TrackerFigures,
+)
 from arv_analytics.models import utcnow
 
 
 async def record_start(
-    session: AsyncSession, event: StartEvent, *, header_user_agent: str | None
+    session: AsyncSession,
+    event: StartEvent,
+    *,
+    header_user_agent: str | None,
+    max_seconds: int,
 ) -> uuid.UUID:
     """Stores one view and returns its session_id; a repeated session_id stores nothing."""
     ref = await repository.find_content(
@@ -42,6 +52,7 @@ async def record_start(
             "os": event.os,
             "tracking_quality": event.tracking_quality,
             "video_played": event.video_played,
+            **tracker_figures(event, duration=None, max_seconds=max_seconds),
             "created_at": now,
             "updated_at": now,
         },
@@ -56,20 +67,43 @@ def whole_seconds(value: float, maximum: int) -> int:
     return int(value + 0.5)
 
 
+def tracker_figures(
+    event: TrackerFigures, *, duration: int | None, max_seconds: int
+) -> dict[str, int | None]:
+    """The tracker's figures as stored: whole units, clamped like the duration.
+
+    Tracked time is part of visible time, so it never exceeds the duration of the same report.
+    """
+    tracked = None
+    if event.tracked_seconds is not None:
+        tracked = whole_seconds(event.tracked_seconds, max_seconds)
+        if duration is not None:
+            tracked = min(tracked, duration)
+    first_found = None
+    if event.time_to_first_found_ms is not None:
+        first_found = min(int(event.time_to_first_found_ms + 0.5), max_seconds * 1000)
+    return {
+        "time_to_first_found_ms": first_found,
+        "tracked_seconds": tracked,
+        "target_losses": event.target_losses,
+    }
+
+
 async def record_end(
     session: AsyncSession, session_id: uuid.UUID, event: EndEvent, *, max_seconds: int
 ) -> EndResponse:
     if event.duration_seconds < 0:  # the schema already refuses this; kept as the rule's home
         raise InvalidInput("duration_seconds: must be >= 0")
-    result = await repository.apply_end(
+    duration = whole_seconds(event.duration_seconds, max_seconds)
+    stored = await repository.apply_end(
         session,
         session_id,
-        duration=whole_seconds(event.duration_seconds, max_seconds),
+        duration=duration,
         tracking_quality=event.tracking_quality,
         video_played=event.video_played,
+        figures=tracker_figures(event, duration=duration, max_seconds=max_seconds),
         now=utcnow(),
     )
-    if result is None:
+    if stored is None:
         raise NotFound(f"session {session_id} not found")
-    duration, played = result
-    return EndResponse(session_id=session_id, duration_seconds=duration, video_played=played)
+    return EndResponse(session_id=session_id, **stored)
