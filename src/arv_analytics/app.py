@@ -14,7 +14,10 @@ from arv_analytics.catalog.endpoints import router as catalog_router
 from arv_analytics.config import Settings, get_settings
 from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers
+from arv_analytics.ingest.cors import TrackingCORS
 from arv_analytics.ingest.endpoints import router as ingest_router
+from arv_analytics.web.endpoints import router as web_router
+from arv_analytics.web.static_files import static_files
 
 DESCRIPTION = """
 Analytics for image-tracked web AR: views, unique sessions, viewing time, tracking quality and
@@ -24,6 +27,8 @@ video plays per company, project and AR content.
   `text/plain` bodies.
 * **Reads and management** need `Authorization: Bearer <token>`.
 * Every error is `{"error": "<code>", "detail": "<text>"}`.
+
+The AR viewer is served at `/ar/{unique_id}`; its tracker at `/static/arv-tracker.v1.js`.
 """
 
 
@@ -51,6 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(analytics_router)
     app.include_router(catalog_router)
+    app.include_router(web_router)
+    app.mount("/static", static_files(), name="static")
+    app.add_middleware(TrackingCORS)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     async def healthz(session: SessionDep) -> dict[str, str]:
