@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,9 @@ FLAGS = [
     "--disable-sync",
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
+    # WebGL (three.js, MindAR's TensorFlow.js backend) runs on SwiftShader without a GPU;
+    # Chromium still falls back to it by itself but warns that this fallback is going away.
+    "--enable-unsafe-swiftshader",
 ]
 HOW_TO_ENABLE = (
     "browser tests need Chromium and the viewer's local libraries: "
@@ -101,13 +104,10 @@ class Chromium:
     def close(self) -> None:
         try:
             if self.process.poll() is None:
-                self.browser.close()
-        finally:
-            if self.process.poll() is None:
-                try:
+                self.browser.close()  # closes the pages first: pagehide runs, beacons leave
+                with suppress(subprocess.TimeoutExpired):
                     self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
+        finally:
             self.kill()
             shutil.rmtree(self.profile, ignore_errors=True)
 
