@@ -65,14 +65,13 @@ def require_browser() -> None:
 class Chromium:
     """One Chromium process and the Playwright connection to it."""
 
-    def __init__(self, playwright: Playwright, extra_flags: list[str]) -> None:
+    def __init__(self, playwright: Playwright, flags: list[str]) -> None:
         self.profile = tempfile.mkdtemp(prefix="arv-chromium-")
         port = free_port()
         self.process = subprocess.Popen(
             [
                 CHROMIUM,
-                *FLAGS,
-                *extra_flags,
+                *flags,
                 f"--remote-debugging-port={port}",
                 f"--user-data-dir={self.profile}",
                 "about:blank",
@@ -113,8 +112,10 @@ class Chromium:
 
 
 @contextmanager
-def chromium(playwright: Playwright, *extra_flags: str) -> Iterator[Chromium]:
-    browser = Chromium(playwright, list(extra_flags))
+def chromium(
+    playwright: Playwright, *extra_flags: str, without: tuple[str, ...] = ()
+) -> Iterator[Chromium]:
+    browser = Chromium(playwright, [f for f in FLAGS if f not in without] + list(extra_flags))
     try:
         yield browser
     finally:

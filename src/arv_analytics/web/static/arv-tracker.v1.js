@@ -25,7 +25,7 @@
     watchVideo: noop,
     targetFound: noop,
     targetLost: noop,
-    arReady: noop,
+    expectTargets: noop,
     videoPlayed: noop,
     snapshot: function () { return null; },
     qualityOf: qualityOf,
@@ -237,7 +237,7 @@
     api.watchVideo = guard(watchVideo);
     api.targetFound = guard(function (key) { targetFound(key === undefined ? "default" : key); });
     api.targetLost = guard(function (key) { targetLost(key === undefined ? "default" : key); });
-    api.arReady = guard(function () { armed = true; });
+    api.expectTargets = guard(function () { armed = true; });
     api.videoPlayed = guard(videoPlayed);
     api.snapshot = guard(function () {
       var body = figures();

@@ -79,6 +79,9 @@ function makeVideo(url) {
 }
 
 async function main() {
+  // This page looks for a target from the first moment: a view that never gets as far as
+  // the camera (denied, unsupported) reports tracking quality "none", not nothing.
+  if (tracker) tracker.expectTargets();
   if (!window.isSecureContext) return show("insecure");
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !webglAvailable()) {
     return show("unsupported");
