@@ -103,7 +103,11 @@ class Chromium:
     def close(self) -> None:
         try:
             if self.process.poll() is None:
-                self.browser.close()  # closes the pages first: pagehide runs, beacons leave
+                # A normal quit (pages get pagehide, beacons leave), then Playwright lets go;
+                # browser.close() alone only disconnects from a browser it did not launch.
+                with suppress(Exception):
+                    self.browser.new_browser_cdp_session().send("Browser.close")
+                self.browser.close()
                 with suppress(subprocess.TimeoutExpired):
                     self.process.wait(timeout=5)
         finally:

@@ -60,7 +60,7 @@ def test_target_held_in_view(
         # The viewer plays the video on the target, and the tracker sees it really play.
         page.wait_for_function("document.querySelector('#arv-viewer').dataset.tracking === 'found'")
         wait_for(lambda: snapshot(page).get("video_played"), 5, "the video playing")
-        time.sleep(3)
+        time.sleep(2)
         row = close_and_read(service, page, content["id"])
         assert errors == []
     duration, tracked = row["duration_seconds"], row["tracked_seconds"]
