@@ -116,6 +116,32 @@ QUALITIES: Sequence[tuple[str, float, float, float]] = (
 )
 
 
+# Share of visible time with the target tracked, per quality (DESIGN.md §2), and the number of
+# times the target is typically lost.
+TRACKED_SHARE = {"good": (0.75, 0.97), "fair": (0.25, 0.75), "poor": (0.03, 0.25), "none": (0, 0)}
+LOSSES = {"good": (0, 1), "fair": (1, 4), "poor": (2, 6), "none": (0, 0)}
+
+
+def _tracker_figures(
+    rng: random.Random, quality: str, duration: int | None
+) -> dict[str, int | None]:
+    """What the viewer's tracker would have reported for a view of this quality."""
+    if duration is None:
+        return {"time_to_first_found_ms": None, "tracked_seconds": None, "target_losses": None}
+    low, high = TRACKED_SHARE[quality]
+    tracked = round(duration * rng.uniform(low, high))
+    first_found = None
+    if quality != "none":
+        # Searching happens before tracking: within the untracked part of the visible time.
+        search = min(rng.lognormvariate(math.log(2.5), 0.6), max(duration - tracked, 0.3))
+        first_found = round(search * 1000)
+    return {
+        "time_to_first_found_ms": first_found,
+        "tracked_seconds": tracked,
+        "target_losses": rng.randint(*LOSSES[quality]),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class ContentTarget:
     id: int
@@ -139,6 +165,8 @@ def sessions(
 ) -> Iterator[dict[str, Any]]:
     """Yields ``count`` session rows spread over the last ``days`` days before ``now``."""
     rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not secrets
+    # A second stream for the tracker's figures, so that adding them changed nothing else.
+    figures_rng = random.Random(seed + 1)  # noqa: S311
     day_weights = [
         # Slow growth toward today, weekends busier: posters get seen on days out.
         (1 + 0.6 * (d / max(days - 1, 1)))
@@ -181,6 +209,7 @@ def sessions(
             "duration_seconds": duration,
             "tracking_quality": quality,
             "video_played": rng.random() < play_chance,
+            **_tracker_figures(figures_rng, quality, duration),
             "created_at": created,
             "updated_at": created + timedelta(seconds=duration or 0),
         }

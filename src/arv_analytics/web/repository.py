@@ -39,3 +39,22 @@ async def find_by_unique_id(session: AsyncSession, unique_id: uuid.UUID) -> View
     if row is None:
         return None
     return ViewerContent(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+
+
+async def first_viewable(session: AsyncSession) -> uuid.UUID | None:
+    """The unique_id of the oldest content the viewer can show, for the start-up banner."""
+    stmt = (
+        select(ARContent.unique_id)
+        .join(Project, Project.id == ARContent.project_id)
+        .join(Company, Company.id == ARContent.company_id)
+        .where(
+            ARContent.is_active,
+            Project.is_active,
+            Company.is_active,
+            ARContent.marker_url.is_not(None),
+            ARContent.video_url.is_not(None),
+        )
+        .order_by(ARContent.id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
