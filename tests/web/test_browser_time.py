@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Playwright
@@ -26,18 +27,26 @@ def browser(playwright: Playwright, cameras: dict[str, Path]) -> Iterator[Chromi
         yield b
 
 
-def open_viewer(browser: Chromium, base_url: str, content: dict[str, object]) -> Page:
+PAGE_ERRORS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors() -> Iterator[None]:
+    PAGE_ERRORS.clear()
+    yield
+    assert PAGE_ERRORS == []
+
+
+def open_viewer(browser: Chromium, base_url: str, content: dict[str, Any]) -> Page:
     page = browser.browser.new_context().new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
     page.goto(f"{base_url}/ar/{content['unique_id']}")
     page.wait_for_function("window.ARVTracker && ARVTracker.enabled")
-    page.errors = errors  # type: ignore[attr-defined]
     return page
 
 
-def started(service: Service, content: dict[str, object], page: Page) -> dict[str, object]:
-    row = wait_for(lambda: the_session(service.engine, int(content["id"])), 5, "the start")  # type: ignore[call-overload]
+def started(service: Service, content: dict[str, Any], page: Page) -> dict[str, Any]:
+    row = wait_for(lambda: the_session(service.engine, int(content["id"])), 5, "the start")
     assert row["session_id"] == page.evaluate("ARVTracker.sessionId").replace("-", "")
     return row
 
@@ -57,7 +66,7 @@ def test_open_stores_a_start_and_heartbeats_raise_the_duration(
     # Timers run late while the page is still busy loading MindAR, so wait rather than sleep.
     first = wait_for(duration, 5, "a first heartbeat")
     second = wait_for(lambda: (d := duration()) is not None and d >= first + 2 and d, 5, "more")
-    visible = seconds_since(row["created_at"])  # type: ignore[arg-type]
+    visible = seconds_since(row["created_at"])
     assert visible - 2 <= second <= visible + 0.5
     # A wall, no target: the AR figures say so, and no video played.
     now = the_session(service.engine, content["id"])
@@ -69,7 +78,6 @@ def test_open_stores_a_start_and_heartbeats_raise_the_duration(
         None,
     )
     assert now["video_played"] is False
-    assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()
 
 
@@ -80,7 +88,7 @@ def test_leaving_stores_the_visible_time(service: Service, browser: Chromium, le
     page = open_viewer(browser, service.slow.url, content)
     row = started(service, content, page)
     time.sleep(2.7)
-    visible = seconds_since(row["created_at"])  # type: ignore[arg-type]
+    visible = seconds_since(row["created_at"])
     if leave == "close":
         page.close()
     elif leave == "navigate":
@@ -88,7 +96,7 @@ def test_leaving_stores_the_visible_time(service: Service, browser: Chromium, le
     else:
         set_hidden(page, True)
     stored = wait_for(
-        lambda: the_session(service.engine, content["id"])["duration_seconds"],  # type: ignore[index]
+        lambda: the_session(service.engine, content["id"])["duration_seconds"],
         5,
         "the final report",
     )
@@ -104,16 +112,16 @@ def test_time_while_hidden_is_not_counted(service: Service, browser: Chromium) -
     set_hidden(page, True)
     hidden_at = time.monotonic()
     first = wait_for(
-        lambda: the_session(service.engine, content["id"])["duration_seconds"],  # type: ignore[index]
+        lambda: the_session(service.engine, content["id"])["duration_seconds"],
         5,
         "the report on hiding",
     )
-    assert abs(first - seconds_since(row["created_at"])) <= 1  # type: ignore[arg-type]
+    assert abs(first - seconds_since(row["created_at"])) <= 1
     time.sleep(3)
     set_hidden(page, False)
     hidden = time.monotonic() - hidden_at
     time.sleep(1.5)
-    wall = seconds_since(row["created_at"])  # type: ignore[arg-type]
+    wall = seconds_since(row["created_at"])
     closed_at = datetime.now(UTC)
     page.close()
     final = wait_for(
@@ -137,7 +145,7 @@ def test_killed_browser_keeps_the_last_heartbeat(
         page = open_viewer(doomed, service.fast.url, content)
         row = started(service, content, page)
         time.sleep(3.6)
-        visible = seconds_since(row["created_at"])  # type: ignore[arg-type]
+        visible = seconds_since(row["created_at"])
         doomed.kill()  # no pagehide, no visibilitychange, no beacon
     time.sleep(1)
     after = the_session(service.engine, content["id"])
