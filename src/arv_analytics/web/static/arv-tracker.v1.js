@@ -1,4 +1,4 @@
-/*! ARV Analytics tracker v1 — https://github.com/ (docs/tracker.md)
+/*! ARV Analytics tracker v1 — what it sends and when: docs/tracker.md
  *
  * One view per page load: a start when the page opens, the visible time (never time spent in
  * a background tab) as heartbeats while the page is visible, and a final report when it is
