@@ -5,8 +5,12 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+VENDOR := web/vendor
+# When `make vendor` has installed MindAR and three.js, `make run` serves them itself (no CDN
+# needed); otherwise the viewer loads them from the default CDN. ARV_VIEWER_ASSETS_URL wins.
+LOCAL_ASSETS := $(if $(wildcard $(VENDOR)/node_modules/mind-ar/package.json),/assets/vendor)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format vendor bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +27,19 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/arv-analytics db upgrade
 	$(BIN)/arv-analytics demo
-	$(BIN)/arv-analytics serve --host $(HOST) --port $(PORT)
+	$(if $(LOCAL_ASSETS),ARV_VIEWER_ASSETS_URL="$${ARV_VIEWER_ASSETS_URL:-$(LOCAL_ASSETS)}") \
+	  $(BIN)/arv-analytics serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite, on SQLite and (when reachable, always with CI=true) PostgreSQL
+## vendor: install the viewer's MindAR and three.js from npm into web/vendor (for the browser
+## tests and an offline viewer); --ignore-scripts: only the prebuilt dist files are used
+vendor: $(VENDOR)/node_modules/.installed
+
+$(VENDOR)/node_modules/.installed: $(VENDOR)/package.json $(VENDOR)/package-lock.json
+	cd $(VENDOR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+## test: the whole suite, on SQLite and (when reachable, always with CI=true) PostgreSQL;
+## the browser tests run when /usr/bin/chromium and `make vendor` are there (always in CI)
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -40,4 +54,4 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format src tests migrations
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(VENDOR)/node_modules

@@ -19,6 +19,13 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.database_url == "sqlite+aiosqlite:///./arv_analytics.db"
     assert s.admin_token is None
     assert (s.window_days, s.max_session_seconds) == (30, 14_400)
+    assert s.viewer_assets_url == "https://cdn.jsdelivr.net/npm"
+    assert (s.heartbeat_seconds, s.respect_gpc) == (15, True)
+
+
+def test_viewer_assets_url_accepts_urls_and_local_paths() -> None:
+    assert Settings(viewer_assets_url="/assets/vendor/").viewer_assets_url == "/assets/vendor"
+    assert Settings(viewer_assets_url="https://unpkg.com").viewer_assets_url == "https://unpkg.com"
 
 
 @pytest.mark.parametrize(
@@ -29,6 +36,10 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         ("ARV_MAX_SESSION_SECONDS", "-5"),
         ("ARV_DATABASE_URL", "mysql://x"),
         ("ARV_ADMIN_TOKEN", "short"),
+        ("ARV_VIEWER_ASSETS_URL", "ftp://cdn.example"),
+        ("ARV_VIEWER_ASSETS_URL", 'https://x.example/"><script>'),
+        ("ARV_HEARTBEAT_SECONDS", "0"),
+        ("ARV_RESPECT_GPC", "maybe"),
     ],
 )
 def test_invalid_setting_stops_with_one_line(name: str, value: str) -> None:

@@ -29,6 +29,12 @@ COUNTERS = (
     "q_fair",
     "q_good",
     "q_unknown",
+    "first_found_sum",
+    "first_found_count",
+    "tracked_sum",
+    "tracked_count",
+    "losses_sum",
+    "losses_count",
 )
 
 

@@ -16,12 +16,15 @@ from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers
 from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.catalog_cache import ContentCache
+from arv_analytics.ingest.cors import TrackingCORS
 from arv_analytics.ingest.endpoints import router as ingest_router
 from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.geo import GeoLocator
 from arv_analytics.ingest.service import Ingest
 from arv_analytics.jobs.scheduler import Scheduler
 from arv_analytics.privacy.salts import SaltKeeper
+from arv_analytics.web.endpoints import router as web_router
+from arv_analytics.web.static_files import static_files
 
 DESCRIPTION = """
 Analytics for image-tracked web AR: views, unique sessions, viewing time, tracking quality and
@@ -31,6 +34,8 @@ video plays per company, project and AR content.
   `text/plain` bodies.
 * **Reads and management** need `Authorization: Bearer <token>`.
 * Every error is `{"error": "<code>", "detail": "<text>"}`.
+
+The AR viewer is served at `/ar/{unique_id}`; its tracker at `/static/arv-tracker.v1.js`.
 """
 
 
@@ -97,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(analytics_router)
     app.include_router(catalog_router)
+    app.include_router(web_router)
+    app.mount("/static", static_files(), name="static")
+    app.add_middleware(TrackingCORS)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     async def healthz(session: SessionDep) -> dict[str, str]:

@@ -25,6 +25,10 @@ def _split(value: Any) -> Any:
     return value
 
 
+# The public npm CDN the original viewer loaded MindAR and three.js from. The viewer appends
+# "<package>@<version>/<file>", so any mirror with the same layout works, including the app's
+# own /assets/vendor (see web/assets.py).
+DEFAULT_VIEWER_ASSETS_URL = "https://cdn.jsdelivr.net/npm"
 _SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
@@ -50,6 +54,21 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=16_384, ge=1_024, le=1_048_576, description="Largest accepted tracking body."
+    )
+    viewer_assets_url: str = Field(
+        default=DEFAULT_VIEWER_ASSETS_URL,
+        description="Base URL of MindAR and three.js for the viewer: an http(s) URL or a path "
+        "such as /assets/vendor (the local copy installed by `make vendor`).",
+    )
+    heartbeat_seconds: int = Field(
+        default=15,
+        ge=1,
+        le=300,
+        description="How often the viewer's tracker reports the visible time while visible.",
+    )
+    respect_gpc: bool = Field(
+        default=True,
+        description="The viewer's tracker sends nothing from browsers with Global Privacy Control.",
     )
 
     # --- the write path -----------------------------------------------------------------
@@ -124,6 +143,16 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(_SUPPORTED_DRIVERS):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("viewer_assets_url")
+    @classmethod
+    def _assets_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not (value.startswith(("http://", "https://")) or value.startswith("/")):
+            raise ValueError("must be an http(s):// URL or an absolute path such as /assets/vendor")
+        if any(c in value for c in "\"'<> "):
+            raise ValueError("must not contain quotes, spaces or angle brackets")
         return value
 
     @property

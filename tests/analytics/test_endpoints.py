@@ -45,6 +45,7 @@ def random_sessions(contents: list[dict[str, Any]], n: int, seed: int) -> list[d
         c = rng.choice(contents)
         # Whole days back plus 1–22 hours: never within an hour of any window edge.
         created = now - timedelta(days=rng.randrange(0, 100), hours=rng.uniform(1, 22))
+        reported = rng.random() < 0.7  # older trackers and non-AR pages report no figures
         out.append(
             {
                 "ar_content_id": c["id"],
@@ -54,6 +55,9 @@ def random_sessions(contents: list[dict[str, Any]], n: int, seed: int) -> list[d
                 "duration_seconds": rng.choice([None, rng.randrange(0, 600)]),
                 "tracking_quality": rng.choice(QUALITIES),
                 "video_played": rng.random() < 0.6,
+                "time_to_first_found_ms": rng.choice([None, rng.randrange(0, 30_000)]),
+                "tracked_seconds": rng.randrange(0, 300) if reported else None,
+                "target_losses": rng.randrange(0, 12) if reported else None,
                 "created_at": created,
                 "updated_at": created,
             }
@@ -67,9 +71,16 @@ def write(db: Engine, sessions: list[dict[str, Any]], database: Database) -> Non
     rebuild_rollups(database)
 
 
+def mean_of(window: list[dict[str, Any]], key: str) -> tuple[float | None, int]:
+    values = [s[key] for s in window if s.get(key) is not None]
+    return (round(sum(values) / len(values), 2) if values else None), len(values)
+
+
 def expected(sessions: Iterable[dict[str, Any]], days: int) -> dict[str, Any]:
     since = datetime.now(UTC) - timedelta(days=days)
     window = [s for s in sessions if s["created_at"] >= since]
+    avg_found, n_found = mean_of(window, "time_to_first_found_ms")
+    avg_tracked, n_tracked = mean_of(window, "tracked_seconds")
     durations = [s["duration_seconds"] for s in window if s["duration_seconds"] is not None]
     plays = sum(1 for s in window if s["video_played"])
     quality = {q or "unknown": 0 for q in QUALITIES}
@@ -83,6 +94,11 @@ def expected(sessions: Iterable[dict[str, Any]], days: int) -> dict[str, Any]:
         "video_plays": plays,
         "video_play_rate": round(plays / len(window), 4) if window else None,
         "tracking_quality": quality,
+        "avg_time_to_first_found_ms": avg_found,
+        "sessions_with_target_found": n_found,
+        "avg_tracked_seconds": avg_tracked,
+        "avg_target_losses": mean_of(window, "target_losses")[0],
+        "sessions_with_tracking_figures": n_tracked,
     }
 
 
@@ -94,6 +110,11 @@ def figures(body: dict[str, Any], views_key: str = "views") -> dict[str, Any]:
         "video_plays",
         "video_play_rate",
         "tracking_quality",
+        "avg_time_to_first_found_ms",
+        "sessions_with_target_found",
+        "avg_tracked_seconds",
+        "avg_target_losses",
+        "sessions_with_tracking_figures",
     ]
     return {"views": body[views_key], **{k: body[k] for k in keys}}
 
@@ -146,6 +167,10 @@ def test_empty_entities_report_zero_and_nulls(api: httpx.Client) -> None:
     assert body["avg_duration_seconds"] is None
     assert body["video_play_rate"] is None
     assert body["tracking_quality"] == {"none": 0, "poor": 0, "fair": 0, "good": 0, "unknown": 0}
+    assert body["avg_time_to_first_found_ms"] is None
+    assert body["avg_tracked_seconds"] is None
+    assert body["avg_target_losses"] is None
+    assert body["sessions_with_tracking_figures"] == 0
     assert (body["project_id"], body["company_id"]) == (
         content["project_id"],
         content["company_id"],

@@ -17,7 +17,7 @@ from arv_analytics.analytics.sql import (
     entity_statement,
     overview_statement,
 )
-from arv_analytics.models import TRACKING_QUALITIES
+from arv_analytics.models import TRACKER_FIGURES, TRACKING_QUALITIES
 
 __all__ = ["COMPANY", "CONTENT", "PROJECT", "Level", "Query", "Totals", "entity", "overview"]
 
@@ -31,15 +31,21 @@ class Totals:
     duration_count: int
     video_plays: int
     quality: dict[str, int]  # none/poor/fair/good/unknown
+    # (sum, count of non-NULL) of each tracker figure, for averages over the views reporting it.
+    figures: dict[str, tuple[int, int]]
 
 
 def _totals(row: Any) -> Totals:
     m = row._mapping
     v = {n: int(m[n] or 0) for n in (*FIGURES, "visitors")}
     quality = {q: v[f"q_{q}"] for q in (*TRACKING_QUALITIES, "unknown")}
+    figures = {
+        column: (v[f"{prefix}_sum"], v[f"{prefix}_count"])
+        for column, prefix in TRACKER_FIGURES.items()
+    }
     return Totals(
         v["views"], v["sessions"], v["visitors"], v["duration_sum"], v["duration_count"],
-        v["video_plays"], quality,
+        v["video_plays"], quality, figures,
     )  # fmt: skip
 
 

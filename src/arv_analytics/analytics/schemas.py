@@ -37,6 +37,22 @@ class Metrics(Window):
         description="Views with video_played ÷ views; null when there are no views"
     )
     tracking_quality: TrackingQualityCounts
+    avg_time_to_first_found_ms: float | None = Field(
+        description="Mean visible ms from opening the viewer to the first target found, over "
+        "the views that found it; null when none did"
+    )
+    sessions_with_target_found: int = Field(description="Views that found the target")
+    avg_tracked_seconds: float | None = Field(
+        description="Mean visible seconds with the target tracked, over the views whose tracker "
+        "reported tracking figures; null when none did"
+    )
+    avg_target_losses: float | None = Field(
+        description="Mean number of times the target was lost after being found, over the same "
+        "views as avg_tracked_seconds"
+    )
+    sessions_with_tracking_figures: int = Field(
+        description="Views whose tracker reported tracked seconds and losses"
+    )
 
 
 class Overview(Metrics):

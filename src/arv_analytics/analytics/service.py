@@ -24,6 +24,10 @@ def window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
     return until - timedelta(days=days), until
 
 
+def _mean(total: int, count: int) -> float | None:
+    return round(total / count, 2) if count else None
+
+
 def _metrics(
     t: queries.Totals, days: int, since: datetime, until: datetime, include_bots: bool
 ) -> dict[str, Any]:
@@ -41,6 +45,11 @@ def _metrics(
         "video_plays": t.video_plays,
         "video_play_rate": round(t.video_plays / t.views, 4) if t.views else None,
         "tracking_quality": t.quality,
+        "avg_time_to_first_found_ms": _mean(*t.figures["time_to_first_found_ms"]),
+        "sessions_with_target_found": t.figures["time_to_first_found_ms"][1],
+        "avg_tracked_seconds": _mean(*t.figures["tracked_seconds"]),
+        "avg_target_losses": _mean(*t.figures["target_losses"]),
+        "sessions_with_tracking_figures": t.figures["tracked_seconds"][1],
     }
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from arv_analytics.models import (
+    TRACKER_FIGURES,
     TRACKING_QUALITIES,
     ARContent,
     ARViewSession,
@@ -46,6 +47,7 @@ V = RollupDailyVisitors
 FIGURES = (
     "views", "sessions", "duration_sum", "duration_count", "video_plays",
     *(f"q_{q}" for q in TRACKING_QUALITIES), "q_unknown",
+    *(f"{p}_{part}" for p in TRACKER_FIGURES.values() for part in ("sum", "count")),
 )  # fmt: skip
 
 
@@ -126,6 +128,14 @@ def raw_figures(where: ColumnElement[bool], *, distinct_sessions: bool = False) 
         _sum_if(S.video_played.is_(True)),
         *(_sum_if(S.tracking_quality == q) for q in TRACKING_QUALITIES),
         _sum_if(S.tracking_quality.is_(None)),
+        *(
+            agg
+            for column in TRACKER_FIGURES
+            for agg in (
+                func.coalesce(func.sum(getattr(S, column)), 0),
+                func.count(getattr(S, column)),
+            )
+        ),
     ]
     return select(*(c.label(n) for c, n in zip(columns, FIGURES, strict=True))).where(where)
 

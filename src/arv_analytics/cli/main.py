@@ -28,6 +28,7 @@ from arv_analytics.db import create_engine
 from arv_analytics.demo.loader import demo_present, load_demo
 from arv_analytics.models import Company
 from arv_analytics.tenancy import service as tenancy
+from arv_analytics.web import repository as web_repository
 
 app = typer.Typer(help="ARV Analytics: analytics for image-tracked web AR.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -91,7 +92,18 @@ def _bootstrap_admin(settings: Settings) -> str | None:
     return asyncio.run(go())
 
 
-def _banner(settings: Settings, host: str, port: int, new_token: str | None) -> None:
+def _sample_viewer(settings: Settings) -> str | None:
+    async def go() -> str | None:
+        async with open_session(settings) as session:
+            unique_id = await web_repository.first_viewable(session)
+            return None if unique_id is None else str(unique_id)
+
+    return asyncio.run(go())
+
+
+def _banner(
+    settings: Settings, host: str, port: int, new_token: str | None, viewer_id: str | None
+) -> None:
     base = f"http://{host}:{port}"
     say = typer.echo
     say(f"ARV Analytics on {base}  (database: {settings.database_url})")
@@ -108,6 +120,8 @@ def _banner(settings: Settings, host: str, port: int, new_token: str | None) -> 
             "make another with `arv-analytics token create --admin`"
         )
     say(f"API docs:    {base}/docs")
+    if viewer_id:
+        say(f"AR viewer:   {base}/ar/{viewer_id}  (assets: {settings.viewer_assets_url})")
     say(f"try:         curl -H 'Authorization: Bearer {token_hint}' {base}/api/analytics/overview")
 
 
@@ -135,7 +149,7 @@ def serve(
         )
         raise typer.Exit(1)
     new_token = None if settings.admin_token else _bootstrap_admin(settings)
-    _banner(settings, host, port, new_token)
+    _banner(settings, host, port, new_token, _sample_viewer(settings))
     uvicorn.run(
         "arv_analytics.app:create_app",
         factory=True,

@@ -145,6 +145,11 @@ QUALITIES: Sequence[tuple[str, float, float, float]] = (
     ("none", 12, 7.0, 0.0),
 )
 
+# Share of visible time with the target tracked, per quality (DESIGN.md §2), and the mean
+# number of times the target is lost, in the order of QUALITIES.
+TRACKED_SHARE = ((0.75, 0.97), (0.25, 0.75), (0.03, 0.25), (0.0, 0.0))
+MEAN_LOSSES = (0.4, 2.0, 3.5, 0.0)
+
 # Column order of every generated row.
 COLUMNS = (
     "ar_content_id",
@@ -162,6 +167,9 @@ COLUMNS = (
     "video_played",
     "is_bot",
     "visitor_hash",
+    "time_to_first_found_ms",
+    "tracked_seconds",
+    "target_losses",
     "created_at",
     "updated_at",
 )
@@ -237,6 +245,16 @@ def chunks(
         quality = rng.choice(len(QUALITIES), size=n, p=_p([q[1] for q in QUALITIES]))
         seconds = np.rint(rng.lognormal(np.log(q_median[quality]), 0.8)).clip(1, max_seconds)
         has_end = rng.random(n) >= NO_END_SHARE
+        low = np.array([s[0] for s in TRACKED_SHARE])[quality]
+        high = np.array([s[1] for s in TRACKED_SHARE])[quality]
+        tracked = np.rint(seconds * rng.uniform(low, high))
+        losses = rng.poisson(np.array(MEAN_LOSSES)[quality])
+        # Searching comes before tracking, within the untracked part of the visible time.
+        search_ms = np.rint(
+            np.minimum(rng.lognormal(np.log(2.5), 0.6, n), np.maximum(seconds - tracked, 0.3))
+            * 1000
+        )
+        found = has_end & (quality != len(QUALITIES) - 1)
         played = rng.random(n) < q_play[quality]
         # A visitor is a person on a day at a company: a pool smaller than the views, so some
         # come back; the mix stands in for the keyed daily hash the server computes.
@@ -269,6 +287,18 @@ def chunks(
             "video_played": played.tolist(),
             "is_bot": [DEVICES[i][4] for i in dev.tolist()],
             "visitor_hash": visitor.tolist(),
+            "time_to_first_found_ms": [
+                int(ms) if f else None
+                for ms, f in zip(search_ms.tolist(), found.tolist(), strict=True)
+            ],
+            "tracked_seconds": [
+                int(t) if e else None
+                for t, e in zip(tracked.tolist(), has_end.tolist(), strict=True)
+            ],
+            "target_losses": [
+                int(x) if e else None
+                for x, e in zip(losses.tolist(), has_end.tolist(), strict=True)
+            ],
             "created_at": [d.replace(tzinfo=UTC) for d in created_dt],
             "updated_at": [d.replace(tzinfo=UTC) for d in updated_dt],
         }

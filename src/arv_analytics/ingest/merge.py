@@ -5,7 +5,8 @@ applied once, with the same result as applying them one by one in order:
 
 - ``max``: the stored value only grows (visible seconds);
 - ``last``: the newest reported value replaces the stored one (tracking quality);
-- ``or``: once true, stays true (video played).
+- ``or``: once true, stays true (video played);
+- ``first``: the first reported value stays (time to the first target found).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Rule = Literal["max", "last", "or"]
+Rule = Literal["max", "last", "or", "first"]
 
 END_RULES: dict[str, Rule] = {
     "duration_seconds": "max",
     "tracking_quality": "last",
     "video_played": "or",
+    "time_to_first_found_ms": "first",
+    "tracked_seconds": "max",
+    "target_losses": "max",
 }
 
 
@@ -39,6 +43,8 @@ def _combine(rule: Rule, old: Any, new: Any) -> Any:
         return max(old, new)
     if rule == "or":
         return bool(old or new)
+    if rule == "first":
+        return old
     return new
 
 

@@ -87,22 +87,30 @@ def _merged_value(column: str, rule: Rule, new: ColumnElement[Any]) -> ColumnEle
         )
     if rule == "or":
         return or_(stored, func.coalesce(new, false()))
+    if rule == "first":
+        return func.coalesce(stored, new)
     return func.coalesce(new, stored)
 
 
+# What an end answers with, and what the rollups need to know of a change.
 _RETURNED = (
     ARViewSession.session_id,
     ARViewSession.duration_seconds,
     ARViewSession.video_played,
     ARViewSession.tracking_quality,
+    ARViewSession.time_to_first_found_ms,
+    ARViewSession.tracked_seconds,
+    ARViewSession.target_losses,
 )
 
 
 def _stored(rows: Any) -> dict[uuid.UUID, dict[str, Any]]:
-    return {
-        r[0]: {"duration_seconds": r[1], "video_played": bool(r[2]), "tracking_quality": r[3]}
-        for r in rows
-    }
+    found = {}
+    for row in rows:
+        values = dict(zip((c.key for c in _RETURNED[1:]), row[1:], strict=True))
+        values["video_played"] = bool(values["video_played"])
+        found[row[0]] = values
+    return found
 
 
 async def lock_states(
@@ -113,7 +121,8 @@ async def lock_states(
     s = ARViewSession
     columns = (
         s.ar_content_id, s.project_id, s.company_id, s.created_at, s.is_bot,
-        s.duration_seconds, s.tracking_quality, s.video_played,
+        s.duration_seconds, s.tracking_quality, s.video_played, s.time_to_first_found_ms,
+        s.tracked_seconds, s.target_losses,
     )  # fmt: skip
     stmt = select(s.session_id, *columns).where(s.session_id.in_(session_ids)).with_for_update()
     keys = tuple(c.key for c in columns)

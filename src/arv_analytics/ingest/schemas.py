@@ -12,9 +12,32 @@ MAX_USER_AGENT = 2048
 _MAX_ID = 2**63 - 1
 
 ContentId = Annotated[StrictInt, Field(ge=1, le=_MAX_ID)]
+# A JSON number (not a string or boolean), finite and non-negative. The upper bounds only
+# refuse absurd values; the service clamps to ARV_MAX_SESSION_SECONDS.
+Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400, allow_inf_nan=False)]
+Millis = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400_000, allow_inf_nan=False)]
+Losses = Annotated[StrictInt, Field(ge=0, le=100_000)]
 
 
-class _Event(BaseModel):
+class TrackerFigures(BaseModel):
+    """What the tracker measured about the AR experience; all optional, all visible time."""
+
+    time_to_first_found_ms: Millis | None = Field(
+        default=None,
+        description="Visible milliseconds from opening the viewer to the first target found; "
+        "stored once, later values are ignored",
+    )
+    tracked_seconds: Seconds | None = Field(
+        default=None,
+        description="Visible seconds with the target tracked so far; the stored value only grows",
+    )
+    target_losses: Losses | None = Field(
+        default=None,
+        description="Times the target was lost after being found; the stored value only grows",
+    )
+
+
+class _Event(TrackerFigures):
     # Unknown keys are ignored so that a newer tracker can talk to an older server.
     model_config = ConfigDict(extra="ignore")
 
@@ -84,3 +107,6 @@ class EndResponse(BaseModel):
     session_id: uuid.UUID
     duration_seconds: int | None
     video_played: bool
+    tracked_seconds: int | None = None
+    target_losses: int | None = None
+    time_to_first_found_ms: int | None = None

@@ -18,7 +18,7 @@ from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.merge import EndChange, merge_ends
-from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent
+from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, TrackerFigures
 from arv_analytics.models import utcnow
 
 
@@ -89,6 +89,7 @@ class Ingest:
             **found.columns(),
             "tracking_quality": event.tracking_quality,
             "video_played": event.video_played,
+            **tracker_figures(event, duration=None, max_seconds=self._max_seconds),
             "created_at": now,
             "updated_at": now,
         }
@@ -101,12 +102,14 @@ class Ingest:
         return StartResult(session_id, stored=True)
 
     async def end(self, session_id: uuid.UUID, event: EndEvent) -> EndResponse:
+        duration = whole_seconds(event.duration_seconds, self._max_seconds)
         change = EndChange(
             session_id,
             {
-                "duration_seconds": whole_seconds(event.duration_seconds, self._max_seconds),
+                "duration_seconds": duration,
                 "tracking_quality": event.tracking_quality,
                 "video_played": event.video_played,
+                **tracker_figures(event, duration=duration, max_seconds=self._max_seconds),
             },
         )
         stored: dict[str, Any] | None
@@ -127,3 +130,25 @@ def whole_seconds(value: float, maximum: int) -> int:
     if value >= maximum:
         return maximum
     return int(value + 0.5)
+
+
+def tracker_figures(
+    event: TrackerFigures, *, duration: int | None, max_seconds: int
+) -> dict[str, int | None]:
+    """The tracker's figures as stored: whole units, clamped like the duration.
+
+    Tracked time is part of visible time, so it never exceeds the duration of the same report.
+    """
+    tracked = None
+    if event.tracked_seconds is not None:
+        tracked = whole_seconds(event.tracked_seconds, max_seconds)
+        if duration is not None:
+            tracked = min(tracked, duration)
+    first_found = None
+    if event.time_to_first_found_ms is not None:
+        first_found = min(int(event.time_to_first_found_ms + 0.5), max_seconds * 1000)
+    return {
+        "time_to_first_found_ms": first_found,
+        "tracked_seconds": tracked,
+        "target_losses": event.target_losses,
+    }

@@ -9,6 +9,7 @@ from arv_analytics.models.daily_salt import DailySalt
 from arv_analytics.models.job_run import JobRun
 from arv_analytics.models.project import Project
 from arv_analytics.models.rollup import (
+    TRACKER_FIGURES,
     RollupDailyVisitors,
     RollupHourly,
     RollupHourlyDimension,
@@ -16,6 +17,7 @@ from arv_analytics.models.rollup import (
 )
 
 __all__ = [
+    "TRACKER_FIGURES",
     "TRACKING_QUALITIES",
     "APIToken",
     "ARContent",

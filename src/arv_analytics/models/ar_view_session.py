@@ -15,11 +15,11 @@ class ARViewSession(Base):
     """One view: a viewer page load that sent a start event (the seed's table, kept whole).
 
     Every seed column keeps its type, length and nullability. Added: ``updated_at`` (when an
-    end or heartbeat last changed the row), ``is_bot`` (crawler or automation, excluded from
-    analytics by default) and ``visitor_hash`` (64 bits of a keyed hash of daily salt, IP,
-    user agent and company; the salt changes daily, so it only ever identifies a visitor
-    within one UTC day). ``video_played`` and ``created_at`` carry the
-    seed's defaults and are NOT NULL because nothing ever writes NULL into them.
+    end or heartbeat last changed the row), the tracker's figures (migration 0002), ``is_bot``
+    (crawler or automation, excluded from analytics by default) and ``visitor_hash`` (64 bits
+    of a keyed hash of daily salt, IP, user agent and company; the salt changes daily, so it
+    only ever identifies a visitor within one UTC day). ``video_played`` and ``created_at``
+    carry the seed's defaults and are NOT NULL because nothing ever writes NULL into them.
     """
 
     __tablename__ = "ar_view_sessions"
@@ -57,6 +57,12 @@ class ARViewSession(Base):
     tracking_quality: Mapped[str | None] = mapped_column(String(50))
     video_played: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The tracker's figures, all over visible time only, NULL when the viewer never reported
+    # them (older trackers, pages without AR). The first is set once; the other two only grow,
+    # like duration_seconds, so heartbeats and a late beacon can arrive in any order.
+    time_to_first_found_ms: Mapped[int | None] = mapped_column(Integer)
+    tracked_seconds: Mapped[int | None] = mapped_column(Integer)
+    target_losses: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     is_bot: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     visitor_hash: Mapped[int | None] = mapped_column(BigInteger)

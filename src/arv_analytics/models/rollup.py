@@ -40,6 +40,21 @@ class RollupHourly(Base):
     q_fair: Mapped[int] = mapped_column(BigInteger, default=0)
     q_good: Mapped[int] = mapped_column(BigInteger, default=0)
     q_unknown: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Sum and count of each tracker figure over the views that reported it, for averages.
+    first_found_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_found_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    tracked_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    tracked_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    losses_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    losses_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Session column → prefix of its sum/count pair in rollup_hourly.
+TRACKER_FIGURES = {
+    "time_to_first_found_ms": "first_found",
+    "tracked_seconds": "tracked",
+    "target_losses": "losses",
+}
 
 
 class RollupHourlyDimension(Base):

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 
 from arv_analytics.models import (
+    TRACKER_FIGURES,
     TRACKING_QUALITIES,
     RollupDailyVisitors,
     RollupHourly,
@@ -65,16 +66,24 @@ VISITOR_KEYS = ("level", "entity_id", "day")
 
 
 def _hourly_zero(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "project_id": row["project_id"],
-        "company_id": row["company_id"],
-        "views": 0,
-        "sessions": 0,
-        "duration_sum": 0,
-        "duration_count": 0,
-        "video_plays": 0,
-        **dict.fromkeys(QUALITY_COLUMN.values(), 0),
-    }
+    zero = dict.fromkeys(
+        ("views", "sessions", "duration_sum", "duration_count", "video_plays",
+         *QUALITY_COLUMN.values(),
+         *(f"{p}_{part}" for p in TRACKER_FIGURES.values() for part in ("sum", "count"))),
+        0,
+    )  # fmt: skip
+    return {"project_id": row["project_id"], "company_id": row["company_id"], **zero}
+
+
+def _add_figures(
+    acc: dict[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any]
+) -> None:
+    """Adds the change of each tracker figure (from ``old``, or nothing) to the sums/counts."""
+    for column, prefix in TRACKER_FIGURES.items():
+        before = old.get(column) if old is not None else None
+        after = new.get(column)
+        acc[f"{prefix}_sum"] += (after or 0) - (before or 0)
+        acc[f"{prefix}_count"] += (after is not None) - (before is not None)
 
 
 async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -93,6 +102,7 @@ async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
             acc["duration_count"] += 1
         acc["video_plays"] += bool(row.get("video_played"))
         acc[QUALITY_COLUMN[row.get("tracking_quality")]] += 1
+        _add_figures(acc, None, row)
         for dim in DIMENSIONS:
             value = row.get(dim)
             if value:
@@ -165,6 +175,7 @@ async def add_end_changes(
         if q0 != q1:
             acc[QUALITY_COLUMN[q0]] -= 1
             acc[QUALITY_COLUMN[q1]] += 1
+        _add_figures(acc, old, new)
     await _add(
         session,
         RollupHourly.__table__,

@@ -31,6 +31,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from arv_analytics.models import (
+    TRACKER_FIGURES,
     TRACKING_QUALITIES,
     ARViewSession,
     RollupDailyVisitors,
@@ -117,6 +118,14 @@ async def _hourly(
             _count_if(S.video_played.is_(True)),
             *(_count_if(S.tracking_quality == q) for q in TRACKING_QUALITIES),
             _count_if(S.tracking_quality.is_(None)),
+            *(
+                agg
+                for column in TRACKER_FIGURES
+                for agg in (
+                    func.coalesce(func.sum(getattr(S, column)), 0),
+                    func.count(getattr(S, column)),
+                )
+            ),
         )
         .where(raw)
         .group_by(S.ar_content_id, hour, S.is_bot, S.project_id, S.company_id)
@@ -125,6 +134,7 @@ async def _hourly(
         "ar_content_id", "hour", "is_bot", "project_id", "company_id", "views", "sessions",
         "duration_sum", "duration_count", "video_plays",
         *(f"q_{q}" for q in TRACKING_QUALITIES), "q_unknown",
+        *(f"{p}_{part}" for p in TRACKER_FIGURES.values() for part in ("sum", "count")),
     ]  # fmt: skip
     await session.execute(insert(RollupHourly).from_select(columns, rows))
 
