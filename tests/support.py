@@ -32,7 +32,7 @@ PG_ADMIN_URL = os.environ.get(
     "ARV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = ("ar_view_sessions", "api_tokens", "ar_content", "projects", "companies")
+TABLES = ("audit_log", "ar_view_sessions", "api_tokens", "ar_content", "projects", "companies")
 
 
 @dataclass

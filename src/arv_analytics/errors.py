@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,21 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class SessionClosed(AppError):
+    """An end or heartbeat for a view that started too long ago to be still running."""
+
+    status_code = 409
+    code = "session_closed"
+
+
 class InvalidInput(AppError):
     """422 that names the offending fields."""
 
@@ -93,6 +108,59 @@ _STATUS_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `video_played`")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The one error shape. Documented on every route so that clients can rely on it."""
+
+    error: str = Field(description="Stable machine-readable code, e.g. `not_found`")
+    detail: str = Field(description="Human-readable explanation")
+    fields: list[FieldError] | None = Field(
+        default=None, description="422 only: one entry per invalid field"
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, unknown or revoked bearer token",
+    403: "A company token on an admin-only route",
+    404: "Unknown id, or one that belongs to another company",
+    409: "Conflicts with the current state",
+    413: "Body larger than the limit",
+    415: "Body neither application/json nor text/plain",
+    422: "Invalid input; `fields` names each invalid field",
+    429: "Too many requests from this client; see `Retry-After`",
+}
+
+
+def responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers of a route, all with the ErrorOut schema.
+
+    Declaring 422 here also replaces FastAPI's default validation-error schema, which is
+    not the shape this API answers with.
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        text = descriptions.get(f"e{code}", _DESCRIPTIONS[code])
+        entry: dict[str, Any] = {"model": ErrorOut, "description": text}
+        if code == 429:
+            entry["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
+        if code == 401:
+            entry["headers"] = {
+                "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}
+            }
+        out[code] = entry
+    return out
 
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:

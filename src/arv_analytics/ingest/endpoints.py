@@ -8,24 +8,23 @@ from fastapi import APIRouter, Request
 
 from arv_analytics.config import Settings
 from arv_analytics.db import SessionDep
+from arv_analytics.errors import responses
 from arv_analytics.ingest import service
 from arv_analytics.ingest.body import openapi_body, parse_event
 from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, StartResponse
 
 router = APIRouter(prefix="/api/analytics", tags=["tracking"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    404: {"description": "Unknown or inactive content / unknown session"},
-    413: {"description": "Body larger than the limit"},
-    415: {"description": "Body neither application/json nor text/plain"},
-    422: {"description": "Invalid body; `detail` and `fields` name the field"},
-}
+_START_ERRORS = responses(404, 413, 415, 422, e404="Unknown or inactive content")
+_END_ERRORS = responses(
+    404, 409, 413, 415, 422, e404="Unknown session", e409="The session is too old to end"
+)
 
 
 @router.post(
     "/ar-session",
     response_model=StartResponse,
-    responses=_ERRORS,
+    responses=_START_ERRORS,
     openapi_extra=openapi_body(StartEvent),
     summary="Record the start of an AR view session",
 )
@@ -42,7 +41,7 @@ async def start_session(request: Request, session: SessionDep) -> StartResponse:
 @router.post(
     "/ar-session/{session_id}/end",
     response_model=EndResponse,
-    responses=_ERRORS,
+    responses=_END_ERRORS,
     openapi_extra=openapi_body(EndEvent),
     summary="Heartbeat or end of a session: the duration only grows",
 )
@@ -50,7 +49,11 @@ async def end_session(session_id: uuid.UUID, request: Request, session: SessionD
     settings: Settings = request.app.state.settings
     event = await parse_event(request, EndEvent, settings.max_body_bytes)
     result = await service.record_end(
-        session, session_id, event, max_seconds=settings.max_session_seconds
+        session,
+        session_id,
+        event,
+        max_seconds=settings.max_session_seconds,
+        grace_seconds=settings.end_grace_seconds,
     )
     await session.commit()
     return result

@@ -71,8 +71,10 @@ async def apply_end(
     tracking_quality: str | None,
     video_played: bool | None,
     now: datetime,
+    started_after: datetime,
 ) -> tuple[int | None, bool] | None:
-    """Raises the stored duration to ``duration`` (never lowers it); None for an unknown id."""
+    """Raises the stored duration to ``duration`` (never lowers it) of a view that started
+    after ``started_after``; None when there is no such view."""
     stored = ARViewSession.duration_seconds
     values: dict[str, Any] = {
         "duration_seconds": case(
@@ -87,9 +89,14 @@ async def apply_end(
         values["video_played"] = True
     stmt = (
         update(ARViewSession)
-        .where(ARViewSession.session_id == session_id)
+        .where(ARViewSession.session_id == session_id, ARViewSession.created_at > started_after)
         .values(**values)
         .returning(ARViewSession.duration_seconds, ARViewSession.video_played)
     )
     row = (await session.execute(stmt)).first()
     return None if row is None else (row[0], bool(row[1]))
+
+
+async def session_exists(session: AsyncSession, session_id: uuid.UUID) -> bool:
+    stmt = select(ARViewSession.id).where(ARViewSession.session_id == session_id)
+    return (await session.execute(stmt)).first() is not None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.errors import InvalidInput, NotFound
+from arv_analytics.errors import InvalidInput, NotFound, SessionClosed
 from arv_analytics.ingest import repository
 from arv_analytics.ingest.schemas import MAX_USER_AGENT, EndEvent, EndResponse, StartEvent
 from arv_analytics.models import utcnow
@@ -57,19 +58,35 @@ def whole_seconds(value: float, maximum: int) -> int:
 
 
 async def record_end(
-    session: AsyncSession, session_id: uuid.UUID, event: EndEvent, *, max_seconds: int
+    session: AsyncSession,
+    session_id: uuid.UUID,
+    event: EndEvent,
+    *,
+    max_seconds: int,
+    grace_seconds: int,
 ) -> EndResponse:
+    """Raises the stored duration. A view can last at most ``max_seconds``; an end that
+    arrives later than that (plus a grace for late beacons) after its start cannot be real,
+    so it is refused rather than letting anyone rewrite old views."""
     if event.duration_seconds < 0:  # the schema already refuses this; kept as the rule's home
         raise InvalidInput("duration_seconds: must be >= 0")
+    now = utcnow()
+    open_after = now - timedelta(seconds=max_seconds + grace_seconds)
     result = await repository.apply_end(
         session,
         session_id,
         duration=whole_seconds(event.duration_seconds, max_seconds),
         tracking_quality=event.tracking_quality,
         video_played=event.video_played,
-        now=utcnow(),
+        now=now,
+        started_after=open_after,
     )
     if result is None:
+        if await repository.session_exists(session, session_id):
+            raise SessionClosed(
+                f"session {session_id} started more than {max_seconds + grace_seconds} s ago "
+                "and no longer accepts ends or heartbeats"
+            )
         raise NotFound(f"session {session_id} not found")
     duration, played = result
     return EndResponse(session_id=session_id, duration_seconds=duration, video_played=played)
