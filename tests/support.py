@@ -131,8 +131,14 @@ class LiveServer:
         self.thread.join(timeout=15)
 
 
+# The shared test servers keep the rate limiter on (so every tracking test goes through it)
+# but high enough that no test of something else is ever limited.
+TEST_RATE_LIMITS = {"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000}
+
+
 def settings_for(db: Database, **overrides: Any) -> Settings:
-    return Settings(database_url=db.url, admin_token=ADMIN_TOKEN, **overrides)
+    values: dict[str, Any] = {**TEST_RATE_LIMITS, **overrides}
+    return Settings(database_url=db.url, admin_token=ADMIN_TOKEN, **values)
 
 
 def client(base_url: str, token: str | None = ADMIN_TOKEN) -> httpx.Client:
