@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arv_analytics.audit import repository as audit_repository
 from arv_analytics.audit import service as audit
 from arv_analytics.audit.schemas import AuditOut
-from arv_analytics.cli.common import print_rows, run_in_session
+from arv_analytics.cli.common import run_in_session
 from arv_analytics.models import APIToken, AuditLog
 from arv_analytics.tenancy import repository, service
 from arv_analytics.tenancy.schemas import TokenOut
@@ -58,8 +59,8 @@ def token_list(
             s, limit=limit, include_revoked=include_revoked, company_id=company
         )
     )
-    print_rows([TokenOut.model_validate(r) for r in rows], _TOKEN_COLS)
-    typer.echo(f"{len(rows)} of {total}")
+    _print_lines([TokenOut.model_validate(r).model_dump() for r in rows], _TOKEN_COLS)
+    typer.echo(f"{len(rows)} of {total} (times in UTC)")
 
 
 @token_app.command("revoke")
@@ -93,12 +94,26 @@ def audit_command(
         table_rows.append(
             {
                 "id": out.id,
-                "when": f"{out.created_at:%Y-%m-%d %H:%M:%S}",
+                "when (UTC)": out.created_at,
                 "who": who.label(),
                 "action": out.action,
                 "target": f"{out.target_type} {out.target_id}" if out.target_type else "",
                 "details": ", ".join(f"{k}={v}" for k, v in (out.details or {}).items()),
             }
         )
-    print_rows(table_rows, ["id", "when", "who", "action", "target", "details"])
+    _print_lines(table_rows, ["id", "when (UTC)", "who", "action", "target", "details"])
     typer.echo(f"{len(rows)} of {total}")
+
+
+def _print_lines(rows: list[dict[str, object]], columns: list[str]) -> None:
+    """Aligned plain lines, one per entry and never wrapped, so that grep and less work."""
+    cells = [columns] + [[_cell(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    return "-" if value is None else str(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from arv_analytics.catalog.schemas import Page
 from arv_analytics.db import SessionDep
@@ -25,7 +25,11 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"])
     responses=responses(401, 403, 404, 422, e404="Unknown company_id"),
     summary="Create a token; the answer holds its value, shown only this once",
 )
-async def create_token(body: TokenCreate, session: SessionDep, admin: AdminDep) -> TokenCreated:
+async def create_token(
+    body: TokenCreate, response: Response, session: SessionDep, admin: AdminDep
+) -> TokenCreated:
+    # The answer carries a secret: no cache, proxy or browser history may keep it.
+    response.headers["Cache-Control"] = "no-store"
     row, value = await service.create_token(
         session, name=body.name, role=body.role, company_id=body.company_id, actor=admin.actor
     )
