@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 import uvicorn
 from sqlalchemy import Engine, create_engine, text
 
@@ -31,6 +32,7 @@ ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
 PG_ADMIN_URL = os.environ.get(
     "ARV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("ARV_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = ("audit_log", "ar_view_sessions", "api_tokens", "ar_content", "projects", "companies")
 
@@ -64,6 +66,19 @@ def require_postgres() -> None:
     if IN_CI:
         pytest.fail(message + "; CI=true requires it")
     pytest.skip(message)
+
+
+def require_redis() -> str:
+    """The test Redis URL; skips without a server (fails with CI=true, like PostgreSQL)."""
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3) as conn:
+            conn.ping()
+        return REDIS_URL
+    except redis.RedisError:
+        message = f"Redis not reachable at {REDIS_URL} (set ARV_TEST_REDIS_URL)"
+        if IN_CI:
+            pytest.fail(message + "; CI=true requires it")
+        pytest.skip(message)
 
 
 @contextmanager
