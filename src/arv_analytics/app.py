@@ -16,6 +16,7 @@ from arv_analytics.config import Settings, get_settings
 from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers, responses
 from arv_analytics.ingest.endpoints import router as ingest_router
+from arv_analytics.params import strict_query
 from arv_analytics.tenancy.endpoints import router as tokens_router
 from arv_analytics.tenancy.ratelimit import TrackingLimiter, limit_tracking
 from arv_analytics.web import apidocs
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(strict_query)],
     )
     app.state.settings = settings
     install_handlers(app)

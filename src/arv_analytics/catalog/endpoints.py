@@ -38,7 +38,7 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=2**31, description="Rows to skip")]
 READ = responses(401, 404, 422)
 LIST = responses(401, 422)
-WRITE = responses(401, 403, 404, 409, 422)
+WRITE = responses(400, 401, 403, 404, 409, 422)
 
 
 # --- companies -------------------------------------------------------------------------

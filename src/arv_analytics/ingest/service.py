@@ -17,6 +17,9 @@ async def record_start(
     session: AsyncSession, event: StartEvent, *, header_user_agent: str | None
 ) -> uuid.UUID:
     """Stores one view and returns its session_id; a repeated session_id stores nothing."""
+    if event.portrait_id is not None and event.ar_content_id not in (None, event.portrait_id):
+        # Two ids that disagree name no content, as an id and a unique id that disagree do.
+        raise NotFound("no ar content matches both portrait_id and ar_content_id")
     ref = await repository.find_content(
         session, content_id=event.content_id, unique_id=event.ar_content_unique_id
     )

@@ -13,7 +13,12 @@ from arv_analytics.models import APIToken
 from arv_analytics.params import MAX_ID, IdPath
 from arv_analytics.tenancy import repository, service
 from arv_analytics.tenancy.dependencies import AdminDep
-from arv_analytics.tenancy.schemas import TokenCreate, TokenCreated, TokenOut
+from arv_analytics.tenancy.schemas import (
+    CompanyTokenCreate,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+)
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
@@ -22,7 +27,7 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"])
     "",
     status_code=201,
     response_model=TokenCreated,
-    responses=responses(401, 403, 404, 422, e404="Unknown company_id"),
+    responses=responses(400, 401, 403, 404, 422, e404="Unknown company_id"),
     summary="Create a token; the answer holds its value, shown only this once",
 )
 async def create_token(
@@ -30,8 +35,9 @@ async def create_token(
 ) -> TokenCreated:
     # The answer carries a secret: no cache, proxy or browser history may keep it.
     response.headers["Cache-Control"] = "no-store"
+    company_id = body.company_id if isinstance(body, CompanyTokenCreate) else None
     row, value = await service.create_token(
-        session, name=body.name, role=body.role, company_id=body.company_id, actor=admin.actor
+        session, name=body.name, role=body.role, company_id=company_id, actor=admin.actor
     )
     await session.commit()
     return TokenCreated(**TokenOut.model_validate(row).model_dump(), token=value)

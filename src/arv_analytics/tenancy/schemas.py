@@ -5,29 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from arv_analytics.params import MAX_ID
+from arv_analytics.params import STRIP_SPACE, VISIBLE, IdValue
+
+TokenName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE), STRIP_SPACE
+]
 
 
-class TokenCreate(BaseModel):
+class AdminTokenCreate(BaseModel):
+    """An admin token: may call everything."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    role: Literal["admin", "company"] = Field(
-        description="`admin`: everything; `company`: read-only, one company"
-    )
-    company_id: int | None = Field(
-        default=None, ge=1, le=MAX_ID, description="Required for `company`, absent for `admin`"
-    )
+    name: TokenName
+    role: Literal["admin"]
 
-    @model_validator(mode="after")
-    def _company_matches_role(self) -> TokenCreate:
-        if self.role == "company" and self.company_id is None:
-            raise ValueError("a company token needs company_id")
-        if self.role == "admin" and self.company_id is not None:
-            raise ValueError("an admin token has no company_id")
-        return self
+
+class CompanyTokenCreate(BaseModel):
+    """A company token: read-only, and only that company's data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TokenName
+    role: Literal["company"]
+    company_id: IdValue
+
+
+# One schema per role, told apart by `role`: the document itself says which needs company_id.
+TokenCreate = Annotated[AdminTokenCreate | CompanyTokenCreate, Field(discriminator="role")]
 
 
 class TokenOut(BaseModel):
