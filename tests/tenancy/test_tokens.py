@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from arv_analytics.cli.main import app
@@ -171,3 +171,27 @@ def test_cli_errors(cli_env: Database, db: Engine) -> None:
     result = runner.invoke(app, ["token", "revoke", "4242"])
     assert result.exit_code == 1
     assert "token 4242 not found" in result.output
+
+
+@pytest.mark.parametrize(
+    ("role", "with_company"), [("company", False), ("admin", True), ("superuser", False)]
+)
+def test_malformed_token_rows_grant_nothing(
+    api: httpx.Client, db: Engine, role: str, with_company: bool
+) -> None:
+    content = make_content(api)
+    value = "arv_malformed_" + role
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (name, token_hash, role, company_id, created_at) "
+                "VALUES ('m', :h, :r, :c, CURRENT_TIMESTAMP)"
+            ),
+            {
+                "h": hashlib.sha256(value.encode()).hexdigest(),
+                "r": role,
+                "c": content["company_id"] if with_company else None,
+            },
+        )
+    with client(str(api.base_url), token=value) as c:
+        assert c.get("/api/analytics/overview").status_code == 401

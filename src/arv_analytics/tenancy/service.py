@@ -53,6 +53,13 @@ async def authenticate(
     row = await repository.find_usable_by_hash(session, digest)
     if row is None or not same_hash(row.token_hash, digest):
         raise Unauthorized("invalid or revoked token")
+    # A row that is neither a proper admin nor a proper company token (a company token
+    # without a company would read as unscoped) grants nothing rather than too much.
+    if not (
+        (row.role == "admin" and row.company_id is None)
+        or (row.role == "company" and row.company_id is not None)
+    ):
+        raise Unauthorized("invalid or revoked token")
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_INTERVAL:
         await repository.touch(session, row.id, now)
