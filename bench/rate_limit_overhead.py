@@ -4,8 +4,9 @@
 
 1. The limiter alone: TrackingLimiter.check() for 20,000 requests from 2,000 clients, with
    in-process memory and with Redis (two limits per request: burst and per-minute).
-2. Over HTTP: sequential tracking starts (4 interleaved rounds of 500 per setting) for unknown content (404: the limiter, body parsing
-   and one SELECT) against a live server on SQLite, with the limiter off, in memory, in Redis.
+2. Over HTTP: sequential tracking starts for unknown content (404: the limiter, body parsing
+   and one SELECT) against a live server on SQLite, with the limiter off, in memory, in
+   Redis; 4 interleaved rounds of 500 requests per setting.
 
 Prints medians and 99th percentiles in microseconds. Numbers vary with the machine's load;
 results/rate_limit_overhead.txt holds a recorded run and the machine it ran on.
