@@ -293,9 +293,16 @@ def _first_param(path: str) -> str:
     return IDS_OF[name.group(1)]
 
 
-def test_lists_of_a_company_token_are_its_own(api: httpx.Client, public: httpx.Client) -> None:
+def test_lists_and_totals_of_a_company_token_are_its_own(
+    api: httpx.Client, public: httpx.Client
+) -> None:
     world = _make_world(api, public)
     base = str(api.base_url)
+    with client(base, token=world.token_b) as reader:
+        overview = reader.get("/api/analytics/overview").json()
+        assert (overview["total_views"], overview["active_content"]) == (1, 1)
+    overview = api.get("/api/analytics/overview").json()
+    assert (overview["total_views"], overview["active_content"]) == (2, 2)
     for path in ("/api/companies", "/api/projects", "/api/ar-content"):
         with client(base, token=world.token_b) as reader:
             items = reader.get(path).json()["items"]
