@@ -86,6 +86,8 @@ def test_html_pages_allow_only_the_viewer_asset_origin(html_server: LiveServer) 
         assert nonce
         assert policy["script-src"] == ["'self'", "https://cdn.jsdelivr.net", f"'nonce-{nonce[1]}'"]
         assert policy["default-src"] == ["'self'"]
+        assert "'unsafe-inline'" not in policy["script-src"]
+        assert "'unsafe-eval'" not in policy["script-src"]
         assert policy["object-src"] == ["'none'"]
         assert policy["base-uri"] == ["'none'"]
         assert policy["frame-ancestors"] == ["'none'"]

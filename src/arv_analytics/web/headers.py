@@ -3,9 +3,9 @@
 Pure ASGI middleware: it only edits the response-start message, so streamed bodies and static
 files pass through untouched.
 
-HTML pages get a CSP that lets scripts and styles come only from this server, from the
-viewer's asset origin (``ARV_VIEWER_ASSETS_URL``: MindAR and three.js) and from inline
-blocks that carry the per-request nonce. A template reads the nonce as
+HTML pages get a CSP that lets scripts come only from this server, from the viewer's asset
+origin (``ARV_VIEWER_ASSETS_URL``: MindAR and three.js) and from inline blocks that carry the
+per-request nonce; styles from the same origins or inline. A template reads the nonce as
 ``request.state.csp_nonce``. A page whose video or target file lives elsewhere names those
 origins in ``request.state.csp_media_origins``; they are allowed for media and fetches only.
 A route that sets its own Content-Security-Policy keeps it (the API docs do).
@@ -37,7 +37,9 @@ def html_policy(nonce: str, assets_origin: str, media_origins: Iterable[str] = (
     directives = {
         "default-src": "'self'",
         "script-src": f"{assets} 'nonce-{nonce}'",
-        "style-src": f"{assets} 'nonce-{nonce}'",
+        # MindAR injects its overlay's <style> at run time, so styles cannot be nonce-only;
+        # inline CSS cannot run code, inline scripts stay nonce-only.
+        "style-src": f"{assets} 'unsafe-inline'",
         "img-src": f"{assets} data: blob: {media}",
         "font-src": assets,
         "media-src": f"'self' blob: {media}",
