@@ -140,7 +140,9 @@ _DESCRIPTIONS = {
 }
 
 
-def responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+def responses(
+    *codes: int, descriptions: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error answers of a route, all with the ErrorOut schema.
 
     Declaring 422 here also replaces FastAPI's default validation-error schema, which is
@@ -148,7 +150,7 @@ def responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any
     """
     out: dict[int | str, dict[str, Any]] = {}
     for code in codes:
-        text = descriptions.get(f"e{code}", _DESCRIPTIONS[code])
+        text = (descriptions or {}).get(code, _DESCRIPTIONS[code])
         entry: dict[str, Any] = {"model": ErrorOut, "description": text}
         if code == 429:
             entry["headers"] = {

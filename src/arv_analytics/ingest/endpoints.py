@@ -15,9 +15,14 @@ from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, Star
 
 router = APIRouter(prefix="/api/analytics", tags=["tracking"])
 
-_START_ERRORS = responses(404, 413, 415, 422, e404="Unknown or inactive content")
+_START_ERRORS = responses(404, 413, 415, 422, descriptions={404: "Unknown or inactive content"})
 _END_ERRORS = responses(
-    404, 409, 413, 415, 422, e404="Unknown session", e409="The session is too old to end"
+    404,
+    409,
+    413,
+    415,
+    422,
+    descriptions={404: "Unknown session", 409: "The session started too long ago to end now"},
 )
 
 

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"])
     "",
     status_code=201,
     response_model=TokenCreated,
-    responses=responses(400, 401, 403, 404, 422, e404="Unknown company_id"),
+    responses=responses(400, 401, 403, 404, 422, descriptions={404: "Unknown company_id"}),
     summary="Create a token; the answer holds its value, shown only this once",
 )
 async def create_token(

@@ -25,9 +25,11 @@ Role = Literal["admin", "company"]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """The caller of a protected route: its role, its company scope and who to audit."""
+
     role: str  # "admin" or "company"
-    company_id: int | None = None
-    actor: Actor = audit.BOOTSTRAP
+    actor: Actor
+    company_id: int | None = None  # set for company tokens: the only company they may see
 
     @property
     def is_admin(self) -> bool:
@@ -65,7 +67,7 @@ async def authenticate(
         await repository.touch(session, row.id, now)
         await session.commit()
     return Principal(
-        role=row.role, company_id=row.company_id, actor=Actor("token", row.id, row.name)
+        role=row.role, actor=Actor("token", row.id, row.name), company_id=row.company_id
     )
 
 
