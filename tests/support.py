@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 import uvicorn
 from sqlalchemy import Engine, create_engine, text
 
@@ -31,6 +32,7 @@ ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
 PG_ADMIN_URL = os.environ.get(
     "ARV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("ARV_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # What the tracker in a phone sends; python-httpx's own user agent would be flagged a bot.
 PHONE_UA = (
@@ -38,6 +40,7 @@ PHONE_UA = (
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
 TABLES = (
+    "audit_log",
     "rollup_hourly",
     "rollup_hourly_dims",
     "rollup_daily_visitors",
@@ -79,6 +82,19 @@ def require_postgres() -> None:
     if IN_CI:
         pytest.fail(message + "; CI=true requires it")
     pytest.skip(message)
+
+
+def require_redis() -> str:
+    """The test Redis URL; skips without a server (fails with CI=true, like PostgreSQL)."""
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3) as conn:
+            conn.ping()
+        return REDIS_URL
+    except redis.RedisError:
+        message = f"Redis not reachable at {REDIS_URL} (set ARV_TEST_REDIS_URL)"
+        if IN_CI:
+            pytest.fail(message + "; CI=true requires it")
+        pytest.skip(message)
 
 
 @contextmanager
@@ -150,9 +166,14 @@ class LiveServer:
         self.thread.join(timeout=15)
 
 
+# The shared test servers keep the rate limiter on (so every tracking test goes through it)
+# but high enough that no test of something else is ever limited.
+TEST_RATE_LIMITS = {"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000}
+
+
 def settings_for(db: Database, **overrides: Any) -> Settings:
     # The scheduler is off unless a test asks for it, so no job changes rows under a test.
-    values: dict[str, Any] = {"jobs_enabled": False, **overrides}
+    values: dict[str, Any] = {"jobs_enabled": False, **TEST_RATE_LIMITS, **overrides}
     return Settings(database_url=db.url, admin_token=ADMIN_TOKEN, **values)
 
 

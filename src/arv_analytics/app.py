@@ -1,19 +1,20 @@
-"""create_app(): settings, database, routers, error handlers."""
+"""create_app(): settings, database, routers, error handlers, security headers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 
 from arv_analytics import __version__
 from arv_analytics.analytics.endpoints import router as analytics_router
+from arv_analytics.audit.endpoints import router as audit_router
 from arv_analytics.catalog.endpoints import router as catalog_router
 from arv_analytics.config import Settings, get_settings
 from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
-from arv_analytics.errors import install_handlers
+from arv_analytics.errors import install_handlers, responses
 from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.cors import TrackingCORS
@@ -21,18 +22,26 @@ from arv_analytics.ingest.endpoints import router as ingest_router
 from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.geo import GeoLocator
 from arv_analytics.ingest.service import Ingest
+from arv_analytics.ingest.writes import Rules
 from arv_analytics.jobs.scheduler import Scheduler
+from arv_analytics.params import strict_query
 from arv_analytics.privacy.salts import SaltKeeper
+from arv_analytics.tenancy.endpoints import router as tokens_router
+from arv_analytics.tenancy.ratelimit import TrackingLimiter, limit_tracking
+from arv_analytics.web import apidocs
 from arv_analytics.web.endpoints import router as web_router
+from arv_analytics.web.headers import SecurityHeaders
 from arv_analytics.web.static_files import static_files
 
 DESCRIPTION = """
 Analytics for image-tracked web AR: views, unique sessions, viewing time, tracking quality and
 video plays per company, project and AR content.
 
-* **Tracking** (`/api/analytics/ar-session…`) is public and accepts `application/json` or
-  `text/plain` bodies.
-* **Reads and management** need `Authorization: Bearer <token>`.
+* **Tracking** (`/api/analytics/ar-session…`) is public, rate-limited per client, and accepts
+  `application/json` or `text/plain` bodies.
+* **Reads** need `Authorization: Bearer <token>`: an admin token sees everything, a company
+  token only its own company (other companies' ids answer 404).
+* **Management** (writes, tokens, audit log) needs an admin token.
 * Every error is `{"error": "<code>", "detail": "<text>"}`.
 
 The AR viewer is served at `/ar/{unique_id}`; its tracker at `/static/arv-tracker.v1.js`.
@@ -54,7 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         buffer = (
             WriteBuffer(
                 maker,
-                rollups=settings.uses_rollups,
+                Rules(
+                    rollups=settings.uses_rollups,
+                    end_window_seconds=settings.max_session_seconds + settings.end_grace_seconds,
+                ),
                 max_batch=settings.write_batch_max,
                 max_wait=settings.write_batch_wait_ms / 1000,
                 max_queue=settings.write_queue_max,
@@ -69,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             buffer=buffer,
             store_bots=settings.store_bots,
             max_session_seconds=settings.max_session_seconds,
+            end_grace_seconds=settings.end_grace_seconds,
         )
         app.state.write_buffer = buffer
         app.state.catalog_listeners = [lambda: cache.refresh(force=True)] if cache else []
@@ -79,9 +92,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             buffer.start()
         if scheduler:
             scheduler.start()
+        # Made here, not at import: its storage belongs to this process's event loop.
+        app.state.tracking_limiter = TrackingLimiter(settings)
         try:
             yield
         finally:
+            await app.state.tracking_limiter.aclose()
             if scheduler:
                 await scheduler.stop()
             if buffer:
@@ -96,15 +112,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(strict_query)],
     )
     app.state.settings = settings
     install_handlers(app)
-    app.include_router(ingest_router)
+    app.add_middleware(SecurityHeaders, assets_url=settings.viewer_assets_url)
+    app.include_router(
+        ingest_router, dependencies=[Depends(limit_tracking)], responses=responses(429)
+    )
     app.include_router(analytics_router)
     app.include_router(catalog_router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")
     app.add_middleware(TrackingCORS)
+    app.include_router(tokens_router)
+    app.include_router(audit_router)
+    apidocs.install(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     async def healthz(session: SessionDep) -> dict[str, str]:

@@ -7,9 +7,12 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from arv_analytics.tenancy.tokens import weakness
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./arv_analytics.db"
 
@@ -138,6 +141,34 @@ class Settings(BaseSettings):
                 raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
         return items
 
+    # --- abuse resistance ---------------------------------------------------------------
+    end_grace_seconds: int = Field(
+        default=900,
+        ge=0,
+        le=86_400,
+        description="An end is accepted until max_session_seconds plus this after the start.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        le=1_000_000,
+        description="Tracking requests per client and minute; 0 turns rate limiting off.",
+    )
+    rate_limit_burst: int = Field(
+        default=60, ge=1, le=100_000, description="Tracking requests per client within one second."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: share rate limits between processes. Unset: per process.",
+    )
+    redis_key_prefix: str = Field(
+        default="arv",
+        min_length=1,
+        max_length=50,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of every Redis key, so that installations can share one Redis.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -159,6 +190,29 @@ class Settings(BaseSettings):
     def uses_rollups(self) -> bool:
         # The naive write path does not maintain rollups, so it is always read raw.
         return self.analytics_source == "rollups" and self.ingest_mode == "buffered"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_in_production(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("environment") == "production":
+            reason = weakness(value)
+            if reason:
+                raise ValueError(f"too weak for production ({reason}); use `openssl rand -hex 32`")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def viewer_assets_origin(self) -> str | None:
+        """scheme://host[:port] of viewer_assets_url, what a CSP source list names; None when
+        the assets are served by this server itself (a path such as /assets/vendor)."""
+        parts = urlsplit(self.viewer_assets_url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme else None
 
     @property
     def is_sqlite(self) -> bool:

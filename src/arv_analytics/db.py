@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -39,12 +40,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    # hide_parameters: bound values (token hashes, visitors' IPs and user agents) never reach
+    # a log line or an exception message, whatever the log level.
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url)
+        # aiosqlite logs every statement with its bound values at DEBUG; keep that quiet even
+        # when someone turns the root logger up.
+        driver_log = logging.getLogger("aiosqlite")
+        if driver_log.getEffectiveLevel() < logging.INFO:
+            driver_log.setLevel(logging.INFO)
+        engine = create_async_engine(settings.database_url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         settings.database_url,
+        hide_parameters=True,
         pool_size=10,
         max_overflow=10,
         # A lost database must turn into quick errors (503s), never into hung requests.

@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,41 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class Overloaded(AppError):
+    """The write queue is full: back-pressure instead of unbounded memory."""
+
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, detail: str = "ingest queue is full; retry shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
+
+
+class Unavailable(AppError):
+    """The database is not answering; nothing was stored."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+    def __init__(self, detail: str = "the database is not answering; retry shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": "2"})
+
+
+class SessionClosed(AppError):
+    """An end or heartbeat for a view that started too long ago to be still running."""
+
+    status_code = 409
+    code = "session_closed"
+
+
 class InvalidInput(AppError):
     """422 that names the offending fields."""
 
@@ -95,6 +132,62 @@ _STATUS_CODES = {
 }
 
 
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `video_played`")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The one error shape. Documented on every route so that clients can rely on it."""
+
+    error: str = Field(description="Stable machine-readable code, e.g. `not_found`")
+    detail: str = Field(description="Human-readable explanation")
+    fields: list[FieldError] | None = Field(
+        default=None, description="422 only: one entry per invalid field"
+    )
+
+
+_DESCRIPTIONS = {
+    400: "The body could not be read (not JSON, or not UTF-8)",
+    401: "Missing, unknown or revoked bearer token",
+    403: "A company token on an admin-only route",
+    404: "Unknown id, or one that belongs to another company",
+    409: "Conflicts with the current state",
+    413: "Body larger than the limit",
+    415: "Body neither application/json nor text/plain",
+    422: "Invalid input; `fields` names each invalid field",
+    429: "Too many requests from this client; see `Retry-After`",
+    503: "Write queue full or database not answering; see `Retry-After`",
+}
+
+
+def responses(
+    *codes: int, descriptions: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers of a route, all with the ErrorOut schema.
+
+    Declaring 422 here also replaces FastAPI's default validation-error schema, which is
+    not the shape this API answers with.
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        text = (descriptions or {}).get(code, _DESCRIPTIONS[code])
+        entry: dict[str, Any] = {"model": ErrorOut, "description": text}
+        if code in (429, 503):
+            entry["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
+        if code == 401:
+            entry["headers"] = {
+                "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}
+            }
+        out[code] = entry
+    return out
+
+
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "detail": detail, **extra}
 
@@ -116,11 +209,24 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return await _app_error(_, err)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "error")
     detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route that matched the path; list them all.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        match, _ = context.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(context.methods or ())
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -265,5 +265,7 @@ def test_company_token_sees_only_its_company(
         ):
             r = reader.get(f"/api/analytics/{path}")
             assert r.status_code == 404, path
-        # Management stays admin-only.
-        assert reader.get("/api/companies").status_code == 403
+        # The catalog reads are scoped the same way; management stays admin-only.
+        listed = reader.get("/api/companies").json()
+        assert [c["id"] for c in listed["items"]] == [mine["company_id"]]
+        assert reader.post("/api/companies", json={"name": "X"}).status_code == 403

@@ -14,14 +14,16 @@ import pytest
 from sqlalchemy import Engine
 
 from arv_analytics.db import create_engine, create_sessionmaker
-from arv_analytics.errors import NotFound
-from arv_analytics.ingest.buffer import Overloaded, WriteBuffer
+from arv_analytics.errors import NotFound, Overloaded
+from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.merge import EndChange
+from arv_analytics.ingest.writes import Rules
 from arv_analytics.models import utcnow
 from tests.conftest import LiveFactory
 from tests.support import Database, client, make_content, rows, settings_for
 
 START = "/api/analytics/ar-session"
+RULES = Rules(rollups=True, end_window_seconds=14_400 + 900)
 
 
 def _row(content: dict[str, Any], sid: uuid.UUID) -> dict[str, Any]:
@@ -65,7 +67,7 @@ def test_order_inside_one_batch(database: Database, api: httpx.Client, db: Engin
 
     async def go() -> list[Any]:
         engine = create_engine(settings_for(database))
-        buffer = WriteBuffer(create_sessionmaker(engine), max_wait=0.2)
+        buffer = WriteBuffer(create_sessionmaker(engine), RULES, max_wait=0.2)
         buffer.start()
         try:
             # All queued before the writer wakes: one batch, in this order.
@@ -114,7 +116,7 @@ def test_a_full_queue_answers_503_with_retry_after(api: httpx.Client, live: Live
 def test_overloaded_is_raised_without_waiting(database: Database) -> None:
     async def go() -> None:
         engine = create_engine(settings_for(database))
-        buffer = WriteBuffer(create_sessionmaker(engine), max_queue=1)  # writer not started
+        buffer = WriteBuffer(create_sessionmaker(engine), RULES, max_queue=1)  # writer not started
         try:
             first = asyncio.ensure_future(buffer.start_session({"session_id": uuid.uuid4()}))
             await asyncio.sleep(0)

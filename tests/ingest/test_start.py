@@ -130,7 +130,7 @@ def test_references_that_disagree_are_refused(
     r = public.post(START, json={"portrait_id": a["id"], "ar_content_unique_id": b["unique_id"]})
     assert r.status_code == 404
     r = public.post(START, json={"portrait_id": a["id"], "ar_content_id": b["id"]})
-    assert r.status_code == 422
+    assert r.status_code == 404
     r = public.post(START, json={"portrait_id": a["id"], "ar_content_unique_id": a["unique_id"]})
     assert r.status_code == 200
     assert count_sessions(db) == 1

@@ -58,7 +58,8 @@ def test_target_held_in_view(
         page, errors = view(b, f"{service.fast.url}/ar/{content['unique_id']}")
         wait_for(lambda: snapshot(page).get("time_to_first_found_ms"), FIND_WITHIN, "a find")
         # The viewer plays the video on the target, and the tracker sees it really play.
-        page.wait_for_function("document.querySelector('#arv-viewer').dataset.tracking === 'found'")
+        # A selector, not a JS string: the page's CSP forbids eval, which string predicates need.
+        page.wait_for_selector("#arv-viewer[data-tracking='found']", state="attached")
         wait_for(lambda: snapshot(page).get("video_played"), 5, "the video playing")
         time.sleep(2)
         row = close_and_read(service, page, content["id"])
@@ -107,7 +108,7 @@ def test_camera_denied_shows_a_message_and_still_counts_the_view(
         playwright, "--deny-permission-prompts", without=("--use-fake-ui-for-media-stream",)
     ) as b:
         page, errors = view(b, f"{service.slow.url}/ar/{content['unique_id']}")
-        page.wait_for_function("document.querySelector('#arv-viewer').dataset.state === 'denied'")
+        page.wait_for_selector("#arv-viewer[data-state='denied']", state="attached")
         assert "Camera access is blocked" in page.inner_text("#arv-status")
         assert page.is_visible("#arv-status")
         row = close_and_read(service, page, content["id"])
@@ -127,9 +128,7 @@ def test_browser_without_camera_api_is_told_so(
         )
         page = context.new_page()
         page.goto(f"{service.slow.url}/ar/{content['unique_id']}")
-        page.wait_for_function(
-            "document.querySelector('#arv-viewer').dataset.state === 'unsupported'"
-        )
+        page.wait_for_selector("#arv-viewer[data-state='unsupported']", state="attached")
         assert "can't run AR" in page.inner_text("#arv-status")
         # The view still counts: the tracker does not need a camera.
         assert wait_for(lambda: the_session(service.engine, content["id"]), 5, "the start")

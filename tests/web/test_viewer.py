@@ -43,7 +43,11 @@ def test_viewer_page_for_active_content(api: httpx.Client, public: httpx.Client)
     # MindAR and the import map for its bare "three" imports, from the default CDN.
     cdn = "https://cdn.jsdelivr.net/npm"
     assert f'data-mindar="{cdn}/mind-ar@1.2.5/dist/mindar-image-three.prod.js"' in html
-    [import_map] = re.findall(r'<script type="importmap">(.*?)</script>', html, re.S)
+    # The inline import map carries the page's CSP nonce, or the browser would refuse it.
+    [(nonce, import_map)] = re.findall(
+        r'<script type="importmap" nonce="([^"]+)">(.*?)</script>', html, re.S
+    )
+    assert f"'nonce-{nonce}'" in r.headers["content-security-policy"]
     assert json.loads(import_map) == {
         "imports": {
             "three": f"{cdn}/three@0.158.0/build/three.module.js",

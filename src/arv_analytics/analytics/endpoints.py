@@ -15,6 +15,7 @@ from arv_analytics.analytics.schemas import (
 )
 from arv_analytics.config import Settings
 from arv_analytics.db import SessionDep
+from arv_analytics.errors import responses
 from arv_analytics.params import IdPath
 from arv_analytics.tenancy.dependencies import ReaderDep
 
@@ -27,11 +28,7 @@ Days = Annotated[
 IncludeBots = Annotated[
     bool, Query(description="Count sessions flagged as bots (excluded by default)")
 ]
-_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"description": "Missing or invalid token"},
-    404: {"description": "Unknown id (or another company's)"},
-    422: {"description": "Invalid query parameter"},
-}
+_ERRORS = responses(401, 404, 422)
 
 
 def _rollups(request: Request) -> bool:
@@ -44,7 +41,7 @@ def _days(request: Request, days: int | None) -> int:
     return days if days is not None else settings.window_days
 
 
-@router.get("/overview", response_model=Overview, responses=_ERRORS)
+@router.get("/overview", response_model=Overview, responses=responses(401, 422))
 async def overview(
     request: Request,
     session: SessionDep,

@@ -1,5 +1,7 @@
-"""Admin REST endpoints for companies, projects and AR content.
+"""REST endpoints for companies, projects and AR content.
 
+Writes need an admin token. Reads also accept a company token and then show only that
+company's rows: another company's id answers 404, as an unknown one does.
 DELETE deactivates (soft): the rows and their analytics stay, tracking stops.
 PATCH with ``"is_active": true`` reactivates.
 """
@@ -24,9 +26,10 @@ from arv_analytics.catalog.schemas import (
     ProjectUpdate,
 )
 from arv_analytics.db import SessionDep
+from arv_analytics.errors import responses
 from arv_analytics.models import ARContent, Company, Project
 from arv_analytics.params import MAX_ID, IdPath
-from arv_analytics.tenancy.dependencies import AdminDep
+from arv_analytics.tenancy.dependencies import AdminDep, ReaderDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -39,17 +42,17 @@ async def _changed(request: Request) -> None:
 
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"description": "Missing or invalid token"},
-    404: {"description": "Unknown id"},
-}
+# Bounded so that no offset overflows a database integer.
+Offset = Annotated[int, Query(ge=0, le=2**31, description="Rows to skip")]
+READ = responses(401, 404, 422)
+LIST = responses(401, 422)
+WRITE = responses(400, 401, 403, 404, 409, 422)
 
 
 # --- companies -------------------------------------------------------------------------
 
 
-@router.post("/companies", status_code=201, response_model=CompanyOut, responses=ERRORS)
+@router.post("/companies", status_code=201, response_model=CompanyOut, responses=WRITE)
 async def create_company(
     request: Request, body: CompanyCreate, session: SessionDep, _: AdminDep
 ) -> Company:
@@ -59,35 +62,37 @@ async def create_company(
     return row
 
 
-@router.get("/companies", response_model=Page[CompanyOut], responses=ERRORS)
+@router.get("/companies", response_model=Page[CompanyOut], responses=LIST)
 async def list_companies(
-    session: SessionDep, _: AdminDep, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, reader: ReaderDep, limit: Limit = 50, offset: Offset = 0
 ) -> Page[CompanyOut]:
-    rows, total = await repository.page(session, Company, limit=limit, offset=offset)
+    rows, total = await repository.page(
+        session, Company, limit=limit, offset=offset, scope=reader.company_id
+    )
     items = [CompanyOut.model_validate(r) for r in rows]
     return Page[CompanyOut](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
-async def get_company(company_id: IdPath, session: SessionDep, _: AdminDep) -> Company:
-    return await service.get_or_404(session, Company, company_id)
+@router.get("/companies/{company_id}", response_model=CompanyOut, responses=READ)
+async def get_company(company_id: IdPath, session: SessionDep, reader: ReaderDep) -> Company:
+    return await service.get_visible(session, Company, company_id, reader.company_id)
 
 
-@router.patch("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
+@router.patch("/companies/{company_id}", response_model=CompanyOut, responses=WRITE)
 async def update_company(
-    request: Request, company_id: IdPath, body: CompanyUpdate, session: SessionDep, _: AdminDep
+    request: Request, company_id: IdPath, body: CompanyUpdate, session: SessionDep, admin: AdminDep
 ) -> Company:
-    row = await service.update_company(session, company_id, body)
+    row = await service.update_company(session, company_id, body, actor=admin.actor)
     await session.commit()
     await _changed(request)
     return row
 
 
-@router.delete("/companies/{company_id}", response_model=CompanyOut, responses=ERRORS)
+@router.delete("/companies/{company_id}", response_model=CompanyOut, responses=WRITE)
 async def deactivate_company(
-    request: Request, company_id: IdPath, session: SessionDep, _: AdminDep
+    request: Request, company_id: IdPath, session: SessionDep, admin: AdminDep
 ) -> Company:
-    row = await service.deactivate(session, Company, company_id)
+    row = await service.deactivate(session, Company, company_id, actor=admin.actor)
     await session.commit()
     await _changed(request)
     return row
@@ -96,7 +101,7 @@ async def deactivate_company(
 # --- projects --------------------------------------------------------------------------
 
 
-@router.post("/projects", status_code=201, response_model=ProjectOut, responses=ERRORS)
+@router.post("/projects", status_code=201, response_model=ProjectOut, responses=WRITE)
 async def create_project(
     request: Request, body: ProjectCreate, session: SessionDep, _: AdminDep
 ) -> Project:
@@ -106,10 +111,10 @@ async def create_project(
     return row
 
 
-@router.get("/projects", response_model=Page[ProjectOut], responses=ERRORS)
+@router.get("/projects", response_model=Page[ProjectOut], responses=LIST)
 async def list_projects(
     session: SessionDep,
-    _: AdminDep,
+    reader: ReaderDep,
     company_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this company's")
     ] = None,
@@ -117,32 +122,32 @@ async def list_projects(
     offset: Offset = 0,
 ) -> Page[ProjectOut]:
     rows, total = await repository.page(
-        session, Project, limit=limit, offset=offset, company_id=company_id
+        session, Project, limit=limit, offset=offset, company_id=company_id, scope=reader.company_id
     )
     items = [ProjectOut.model_validate(r) for r in rows]
     return Page[ProjectOut](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
-async def get_project(project_id: IdPath, session: SessionDep, _: AdminDep) -> Project:
-    return await service.get_or_404(session, Project, project_id)
+@router.get("/projects/{project_id}", response_model=ProjectOut, responses=READ)
+async def get_project(project_id: IdPath, session: SessionDep, reader: ReaderDep) -> Project:
+    return await service.get_visible(session, Project, project_id, reader.company_id)
 
 
-@router.patch("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
+@router.patch("/projects/{project_id}", response_model=ProjectOut, responses=WRITE)
 async def update_project(
-    request: Request, project_id: IdPath, body: ProjectUpdate, session: SessionDep, _: AdminDep
+    request: Request, project_id: IdPath, body: ProjectUpdate, session: SessionDep, admin: AdminDep
 ) -> Project:
-    row = await service.update_project(session, project_id, body)
+    row = await service.update_project(session, project_id, body, actor=admin.actor)
     await session.commit()
     await _changed(request)
     return row
 
 
-@router.delete("/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
+@router.delete("/projects/{project_id}", response_model=ProjectOut, responses=WRITE)
 async def deactivate_project(
-    request: Request, project_id: IdPath, session: SessionDep, _: AdminDep
+    request: Request, project_id: IdPath, session: SessionDep, admin: AdminDep
 ) -> Project:
-    row = await service.deactivate(session, Project, project_id)
+    row = await service.deactivate(session, Project, project_id, actor=admin.actor)
     await session.commit()
     await _changed(request)
     return row
@@ -151,7 +156,7 @@ async def deactivate_project(
 # --- AR content ------------------------------------------------------------------------
 
 
-@router.post("/ar-content", status_code=201, response_model=ContentOut, responses=ERRORS)
+@router.post("/ar-content", status_code=201, response_model=ContentOut, responses=WRITE)
 async def create_content(
     request: Request, body: ContentCreate, session: SessionDep, _: AdminDep
 ) -> ARContent:
@@ -161,10 +166,10 @@ async def create_content(
     return row
 
 
-@router.get("/ar-content", response_model=Page[ContentOut], responses=ERRORS)
+@router.get("/ar-content", response_model=Page[ContentOut], responses=LIST)
 async def list_content(
     session: SessionDep,
-    _: AdminDep,
+    reader: ReaderDep,
     project_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this project's")
     ] = None,
@@ -181,31 +186,32 @@ async def list_content(
         offset=offset,
         project_id=project_id,
         company_id=company_id,
+        scope=reader.company_id,
     )
     items = [ContentOut.model_validate(r) for r in rows]
     return Page[ContentOut](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
-async def get_content(content_id: IdPath, session: SessionDep, _: AdminDep) -> ARContent:
-    return await service.get_or_404(session, ARContent, content_id)
+@router.get("/ar-content/{content_id}", response_model=ContentOut, responses=READ)
+async def get_content(content_id: IdPath, session: SessionDep, reader: ReaderDep) -> ARContent:
+    return await service.get_visible(session, ARContent, content_id, reader.company_id)
 
 
-@router.patch("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
+@router.patch("/ar-content/{content_id}", response_model=ContentOut, responses=WRITE)
 async def update_content(
-    request: Request, content_id: IdPath, body: ContentUpdate, session: SessionDep, _: AdminDep
+    request: Request, content_id: IdPath, body: ContentUpdate, session: SessionDep, admin: AdminDep
 ) -> ARContent:
-    row = await service.update_content(session, content_id, body)
+    row = await service.update_content(session, content_id, body, actor=admin.actor)
     await session.commit()
     await _changed(request)
     return row
 
 
-@router.delete("/ar-content/{content_id}", response_model=ContentOut, responses=ERRORS)
+@router.delete("/ar-content/{content_id}", response_model=ContentOut, responses=WRITE)
 async def deactivate_content(
-    request: Request, content_id: IdPath, session: SessionDep, _: AdminDep
+    request: Request, content_id: IdPath, session: SessionDep, admin: AdminDep
 ) -> ARContent:
-    row = await service.deactivate(session, ARContent, content_id)
+    row = await service.deactivate(session, ARContent, content_id, actor=admin.actor)
     await session.commit()
     await _changed(request)
     return row

@@ -17,12 +17,24 @@ async def get(session: AsyncSession, model: type[M], ident: int) -> M | None:
 
 
 async def page(
-    session: AsyncSession, model: type[M], *, limit: int, offset: int, **filters: Any
+    session: AsyncSession,
+    model: type[M],
+    *,
+    limit: int,
+    offset: int,
+    scope: int | None = None,
+    **filters: Any,
 ) -> tuple[list[M], int]:
+    """A page of rows; ``scope`` (a company id) restricts it to one company's rows."""
     stmt: Select[Any] = select(model)
+    if scope is not None:
+        filters = {**filters, "scoped": scope}
     for column, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(getattr(model, column) == value)
+        if value is None:
+            continue
+        if column == "scoped":
+            column = "id" if model is Company else "company_id"
+        stmt = stmt.where(getattr(model, column) == value)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = await session.execute(
         stmt.order_by(model.id).limit(limit).offset(offset)  # type: ignore[attr-defined]

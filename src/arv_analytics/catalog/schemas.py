@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
+
+from arv_analytics.params import STRIP_SPACE, VISIBLE, IdValue
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=VISIBLE), STRIP_SPACE]
 Slug = Annotated[str, StringConstraints(max_length=100, pattern=SLUG_PATTERN)]
 
 
-def _http_or_path(value: str) -> str:
-    # Media may live on any host (a CDN) or beside the viewer (a path).
-    if not re.match(r"^(https?://[^\s]+|/[^\s]*)$", value):
-        raise ValueError("must be an http(s) URL or an absolute path")
-    return value
-
-
-MediaURL = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_or_path)]
+# Media may live on any host (a CDN) or beside the viewer (a path). A pattern rather than a
+# validator, so that the OpenAPI document states the rule too.
+MediaURL = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048, pattern=r"^(https?://[^\x00-\x20\x7f]+|/[^\x00-\x20\x7f]*)$"
+    ),
+]
 
 
 class _Input(BaseModel):
@@ -37,11 +38,11 @@ class CompanyCreate(_Input):
 class CompanyUpdate(_Input):
     name: Name | None = None
     slug: Slug | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class ProjectCreate(_Input):
-    company_id: int = Field(ge=1, le=2**63 - 1)
+    company_id: IdValue
     name: Name
     slug: Slug | None = None
 
@@ -49,11 +50,11 @@ class ProjectCreate(_Input):
 class ProjectUpdate(_Input):
     name: Name | None = None
     slug: Slug | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class ContentCreate(_Input):
-    project_id: int = Field(ge=1, le=2**63 - 1)
+    project_id: IdValue
     title: Name
     video_url: MediaURL | None = None
     marker_url: MediaURL | None = None
@@ -63,7 +64,7 @@ class ContentUpdate(_Input):
     title: Name | None = None
     video_url: MediaURL | None = None
     marker_url: MediaURL | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class _Output(BaseModel):

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.audit import service as audit
+from arv_analytics.audit.service import Actor
 from arv_analytics.catalog import repository
 from arv_analytics.catalog.schemas import (
     CompanyCreate,
@@ -27,6 +29,8 @@ from arv_analytics.models import ARContent, Base, Company, Project
 M = TypeVar("M", bound=Base)
 
 _LABELS: dict[type[Base], str] = {Company: "company", Project: "project", ARContent: "ar content"}
+# How the audit log names each kind of row ("content.deactivated").
+_AUDIT_TYPES: dict[type[Base], str] = {Company: "company", Project: "project", ARContent: "content"}
 
 
 def slugify(text: str) -> str:
@@ -38,6 +42,21 @@ def slugify(text: str) -> str:
 async def get_or_404(session: AsyncSession, model: type[M], ident: int) -> M:
     row = await repository.get(session, model, ident)
     if row is None:
+        raise NotFound(f"{_LABELS[model]} {ident} not found")
+    return row
+
+
+def _company_of(row: Base) -> int:
+    return int(row.id if isinstance(row, Company) else row.company_id)  # type: ignore[attr-defined]
+
+
+async def get_visible(
+    session: AsyncSession, model: type[M], ident: int, scope_company_id: int | None
+) -> M:
+    """The row, if the caller may see it. Another company's row answers exactly like an
+    unknown id, so that a company token cannot learn which ids exist."""
+    row = await get_or_404(session, model, ident)
+    if scope_company_id is not None and _company_of(row) != scope_company_id:
         raise NotFound(f"{_LABELS[model]} {ident} not found")
     return row
 
@@ -71,10 +90,19 @@ async def _save(session: AsyncSession, row: M) -> M:
         raise Conflict(f"{_LABELS[type(row)]} conflicts with an existing one") from exc
 
 
-async def _apply(session: AsyncSession, row: M, changes: dict[str, Any]) -> M:
+async def _apply(
+    session: AsyncSession, row: M, changes: dict[str, Any], actor: Actor | None = None
+) -> M:
+    was_active = getattr(row, "is_active", None)
     for key, value in changes.items():
         setattr(row, key, value)
-    return await _save(session, row)
+    saved = await _save(session, row)
+    now_active = getattr(row, "is_active", None)
+    if actor is not None and was_active is not None and now_active != was_active:
+        kind = _AUDIT_TYPES[type(row)]
+        action = audit.activated(kind) if now_active else audit.deactivated(kind)
+        await audit.record(session, actor, action, target_type=kind, target_id=row.id)  # type: ignore[attr-defined]
+    return saved
 
 
 # --- companies -------------------------------------------------------------------------
@@ -85,12 +113,14 @@ async def create_company(session: AsyncSession, data: CompanyCreate) -> Company:
     return await _save(session, Company(name=data.name, slug=slug))
 
 
-async def update_company(session: AsyncSession, ident: int, data: CompanyUpdate) -> Company:
+async def update_company(
+    session: AsyncSession, ident: int, data: CompanyUpdate, *, actor: Actor
+) -> Company:
     row = await get_or_404(session, Company, ident)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "slug" in changes and changes["slug"] != row.slug:
         await _unique_slug(session, Company, changes["slug"], row.name)
-    return await _apply(session, row, changes)
+    return await _apply(session, row, changes, actor)
 
 
 # --- projects --------------------------------------------------------------------------
@@ -102,12 +132,14 @@ async def create_project(session: AsyncSession, data: ProjectCreate) -> Project:
     return await _save(session, Project(company_id=data.company_id, name=data.name, slug=slug))
 
 
-async def update_project(session: AsyncSession, ident: int, data: ProjectUpdate) -> Project:
+async def update_project(
+    session: AsyncSession, ident: int, data: ProjectUpdate, *, actor: Actor
+) -> Project:
     row = await get_or_404(session, Project, ident)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "slug" in changes and changes["slug"] != row.slug:
         await _unique_slug(session, Project, changes["slug"], row.name, company_id=row.company_id)
-    return await _apply(session, row, changes)
+    return await _apply(session, row, changes, actor)
 
 
 # --- AR content ------------------------------------------------------------------------
@@ -126,14 +158,23 @@ async def create_content(session: AsyncSession, data: ContentCreate) -> ARConten
     return await _save(session, row)
 
 
-async def update_content(session: AsyncSession, ident: int, data: ContentUpdate) -> ARContent:
+async def update_content(
+    session: AsyncSession, ident: int, data: ContentUpdate, *, actor: Actor
+) -> ARContent:
     row = await get_or_404(session, ARContent, ident)
     # Explicit nulls clear the media URLs; other fields ignore null.
     changes = data.model_dump(exclude_unset=True)
     changes = {k: v for k, v in changes.items() if v is not None or k.endswith("_url")}
-    return await _apply(session, row, changes)
+    return await _apply(session, row, changes, actor)
 
 
-async def deactivate(session: AsyncSession, model: type[M], ident: int) -> M:
+async def set_active(
+    session: AsyncSession, model: type[M], ident: int, active: bool, *, actor: Actor
+) -> M:
+    """(De)activates a row; a change of state is recorded in the audit log, a no-op is not."""
     row = await get_or_404(session, model, ident)
-    return await _apply(session, row, {"is_active": False})
+    return await _apply(session, row, {"is_active": active}, actor)
+
+
+async def deactivate(session: AsyncSession, model: type[M], ident: int, *, actor: Actor) -> M:
+    return await set_active(session, model, ident, False, actor=actor)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.audit import service as audit
 from arv_analytics.catalog import repository, service
 from arv_analytics.catalog.schemas import (
     CompanyCreate,
@@ -48,12 +49,7 @@ def _show_content(row: ARContent) -> None:
 
 def _set_active(model: type[Company | Project | ARContent], ident: int, active: bool) -> None:
     async def go(s: AsyncSession) -> Company | Project | ARContent:
-        if not active:
-            return await service.deactivate(s, model, ident)
-        row = await service.get_or_404(s, model, ident)
-        row.is_active = True
-        await s.flush()
-        return row
+        return await service.set_active(s, model, ident, active, actor=audit.CLI)
 
     row = run_in_session(go)
     typer.echo(f"{model.__tablename__} {ident}: is_active={row.is_active}")
@@ -80,7 +76,9 @@ def company_update(
     company_id: int, name: Annotated[str | None, typer.Option()] = None, slug: Slug = None
 ) -> None:
     data = parse(CompanyUpdate, name=name, slug=slug)
-    _show_company(run_in_session(lambda s: service.update_company(s, company_id, data)))
+    _show_company(
+        run_in_session(lambda s: service.update_company(s, company_id, data, actor=audit.CLI))
+    )
 
 
 @company_app.command("deactivate")
@@ -122,7 +120,9 @@ def project_update(
     project_id: int, name: Annotated[str | None, typer.Option()] = None, slug: Slug = None
 ) -> None:
     data = parse(ProjectUpdate, name=name, slug=slug)
-    _show_project(run_in_session(lambda s: service.update_project(s, project_id, data)))
+    _show_project(
+        run_in_session(lambda s: service.update_project(s, project_id, data, actor=audit.CLI))
+    )
 
 
 @project_app.command("deactivate")
@@ -176,7 +176,9 @@ def content_update(
 ) -> None:
     fields = {"title": title, "video_url": video_url, "marker_url": marker_url}
     data = parse(ContentUpdate, **{k: v for k, v in fields.items() if v is not None})
-    _show_content(run_in_session(lambda s: service.update_content(s, content_id, data)))
+    _show_content(
+        run_in_session(lambda s: service.update_content(s, content_id, data, actor=audit.CLI))
+    )
 
 
 @content_app.command("deactivate")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -74,9 +74,9 @@ def parse(model: type[M], **values: Any) -> M:
         raise typer.Exit(2) from None
 
 
-def print_rows(rows: list[BaseModel], columns: list[str]) -> None:
+def print_rows(rows: Sequence[BaseModel | dict[str, Any]], columns: list[str]) -> None:
     table = Table(*columns)
     for row in rows:
-        data: dict[str, Any] = row.model_dump()
+        data: dict[str, Any] = row.model_dump() if isinstance(row, BaseModel) else row
         table.add_row(*(str(data[c]) for c in columns))
     console.print(table)

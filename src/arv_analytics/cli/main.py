@@ -11,28 +11,24 @@ import uvicorn
 from alembic.migration import MigrationContext
 from rich.progress import Progress
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics import migrate
-from arv_analytics.catalog.service import get_or_404
 from arv_analytics.cli.catalog import company_app, content_app, project_app
 from arv_analytics.cli.common import (
     console,
     load_settings,
     open_session,
-    run_in_session,
 )
 from arv_analytics.cli.operations import jobs_app, purge_command
+from arv_analytics.cli.tenancy import audit_command, token_app
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine
 from arv_analytics.demo.loader import demo_present, load_demo
-from arv_analytics.models import Company
 from arv_analytics.tenancy import service as tenancy
 from arv_analytics.web import repository as web_repository
 
 app = typer.Typer(help="ARV Analytics: analytics for image-tracked web AR.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(company_app, name="company")
 app.add_typer(project_app, name="project")
@@ -40,6 +36,7 @@ app.add_typer(content_app, name="content")
 app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
 app.command("purge")(purge_command)
+app.command("audit")(audit_command)
 
 
 # --- database --------------------------------------------------------------------------
@@ -199,31 +196,6 @@ def demo(
             )
 
     asyncio.run(go())
-
-
-# --- tokens ----------------------------------------------------------------------------
-
-
-@token_app.command("create")
-def token_create(
-    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
-    admin: Annotated[bool, typer.Option("--admin", help="Full access")] = False,
-    company: Annotated[int | None, typer.Option(help="Read-only, this company only")] = None,
-) -> None:
-    """Create a token and print it once (only its hash is stored)."""
-    if admin == (company is not None):
-        typer.echo("error: give exactly one of --admin or --company ID", err=True)
-        raise typer.Exit(2)
-
-    async def go(session: AsyncSession) -> str:
-        if company is not None:
-            await get_or_404(session, Company, company)
-        _, value = await tenancy.create_token(
-            session, name=name, role="admin" if admin else "company", company_id=company
-        )
-        return value
-
-    typer.echo(run_in_session(go))
 
 
 if __name__ == "__main__":

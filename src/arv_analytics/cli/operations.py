@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.audit import service as audit
 from arv_analytics.cli.common import console, load_settings, open_session, run_in_session
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.jobs.registry import JOBS, find
@@ -47,7 +49,14 @@ def purge_command(
             err=True,
         )
         raise typer.Exit(2)
-    n = run_in_session(lambda s: purge(s, selector, dry_run=dry_run))
+
+    async def go(s: AsyncSession) -> int:
+        removed = await purge(s, selector, dry_run=dry_run)
+        if not dry_run:
+            await audit.record_purge(s, audit.CLI, sessions=removed, **selector.describe())
+        return removed
+
+    n = run_in_session(go)
     typer.echo(f"{'would delete' if dry_run else 'deleted'} {n} session(s)")
 
 

@@ -20,82 +20,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arv_analytics.db import is_unavailable
-from arv_analytics.errors import AppError, NotFound
-from arv_analytics.ingest import repository
-from arv_analytics.ingest.merge import EndChange, merge_ends
-from arv_analytics.models import utcnow
-from arv_analytics.rollups import maintain
+from arv_analytics.errors import Overloaded, Unavailable
+from arv_analytics.ingest.merge import EndChange
+from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
 
 log = logging.getLogger(__name__)
-
-
-class Overloaded(AppError):
-    status_code = 503
-    code = "overloaded"
-
-    def __init__(self, detail: str = "ingest queue is full; retry shortly") -> None:
-        super().__init__(detail, headers={"Retry-After": "1"})
-
-
-class Unavailable(AppError):
-    status_code = 503
-    code = "database_unavailable"
-
-    def __init__(self, detail: str = "the database is not answering; retry shortly") -> None:
-        super().__init__(detail, headers={"Retry-After": "2"})
-
-
-@dataclass(eq=False)
-class _Write:
-    future: asyncio.Future[Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.future = asyncio.get_running_loop().create_future()
-
-    def resolve(self, value: Any) -> None:
-        if not self.future.done():
-            self.future.set_result(value)
-
-    def fail(self, exc: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(exc)
-
-
-@dataclass(eq=False)
-class StartWrite(_Write):
-    row: dict[str, Any]
-
-
-@dataclass(eq=False)
-class EndWrite(_Write):
-    change: EndChange
 
 
 class WriteBuffer:
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
+        rules: Rules,
         *,
-        rollups: bool = True,
         max_batch: int = 500,
         max_wait: float = 0.002,
         max_queue: int = 20_000,
         answer_timeout: float = 30.0,
     ) -> None:
         self._maker = maker
-        self._rollups = rollups
+        self._rules = rules
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._answer_timeout = answer_timeout
-        self._queue: asyncio.Queue[_Write] = asyncio.Queue(maxsize=max_queue)
+        self._queue: asyncio.Queue[Write] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.batches = 0  # for tests and the benchmark's report
@@ -120,7 +74,7 @@ class WriteBuffer:
         result: dict[str, Any] = await self._submit(EndWrite(change=change))
         return result
 
-    async def _submit(self, write: _Write) -> Any:
+    async def _submit(self, write: Write) -> Any:
         if self._closing:
             raise Unavailable("the server is shutting down; retry shortly")
         try:
@@ -156,17 +110,17 @@ class WriteBuffer:
                 for _ in batch:
                     self._queue.task_done()
 
-    def _take(self, batch: list[_Write]) -> None:
+    def _take(self, batch: list[Write]) -> None:
         while len(batch) < self._max_batch:
             try:
                 batch.append(self._queue.get_nowait())
             except asyncio.QueueEmpty:
                 return
 
-    async def _write(self, batch: list[_Write]) -> None:
+    async def _write(self, batch: list[Write]) -> None:
         try:
             async with self._maker() as session:
-                results = await _apply(session, batch, rollups=self._rollups)
+                results = await apply_batch(session, batch, self._rules)
                 await session.commit()
         except IntegrityError:
             if len(batch) == 1:
@@ -182,44 +136,3 @@ class WriteBuffer:
                 w.fail(result)
             else:
                 w.resolve(result)
-
-
-async def _apply(session: AsyncSession, batch: list[_Write], *, rollups: bool) -> list[Any]:
-    """Writes a batch in the caller's transaction; returns each write's result or error."""
-    starts = [w for w in batch if isinstance(w, StartWrite)]
-    ends = [w for w in batch if isinstance(w, EndWrite)]
-    new_ids: set[uuid.UUID] = set()
-    if starts:
-        new_ids = await repository.insert_sessions(session, [w.row for w in starts])
-        if rollups:
-            # Only rows that were really inserted count: a repeated start adds nothing.
-            fresh, seen = [], set()
-            for w in starts:
-                sid = w.row["session_id"]
-                if sid in new_ids and sid not in seen:
-                    seen.add(sid)
-                    fresh.append(w.row)
-            await maintain.add_starts(session, fresh)
-    position = {id(w): i for i, w in enumerate(batch)}
-    first_start: dict[uuid.UUID, int] = {}
-    for w in starts:
-        first_start.setdefault(w.row["session_id"], position[id(w)])
-    valid: list[EndWrite] = []
-    results: dict[int, Any] = {}
-    for e in ends:
-        sid = e.change.session_id
-        if sid in new_ids and first_start[sid] > position[id(e)]:
-            # The session did not exist when this end was sent.
-            results[id(e)] = NotFound(f"session {sid} not found")
-        else:
-            valid.append(e)
-    if valid:
-        merged = merge_ends([e.change for e in valid])
-        before = await repository.lock_states(session, list(merged)) if rollups else {}
-        stored = await repository.apply_ends(session, merged, now=utcnow())
-        if rollups:
-            await maintain.add_end_changes(session, before, stored)
-        for e in valid:
-            sid = e.change.session_id
-            results[id(e)] = stored.get(sid) or NotFound(f"session {sid} not found")
-    return [results.get(id(w)) for w in batch]

@@ -7,25 +7,31 @@ import uuid
 from fastapi import APIRouter, Request
 
 from arv_analytics.config import Settings
+from arv_analytics.errors import responses
 from arv_analytics.ingest.body import openapi_body, parse_event
 from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, StartResponse
 from arv_analytics.ingest.service import Ingest
 
 router = APIRouter(prefix="/api/analytics", tags=["tracking"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    404: {"description": "Unknown or inactive content / unknown session"},
-    413: {"description": "Body larger than the limit"},
-    503: {"description": "Queue full or database unavailable; retry after Retry-After"},
-    415: {"description": "Body neither application/json nor text/plain"},
-    422: {"description": "Invalid body; `detail` and `fields` name the field"},
-}
+_START_ERRORS = responses(
+    404, 413, 415, 422, 503, descriptions={404: "Unknown or inactive content"}
+)
+_END_ERRORS = responses(
+    404,
+    409,
+    413,
+    415,
+    422,
+    503,
+    descriptions={404: "Unknown session", 409: "The session started too long ago to end now"},
+)
 
 
 @router.post(
     "/ar-session",
     response_model=StartResponse,
-    responses=_ERRORS,
+    responses=_START_ERRORS,
     openapi_extra=openapi_body(StartEvent),
     summary="Record the start of an AR view session",
 )
@@ -46,7 +52,7 @@ async def start_session(request: Request) -> StartResponse:
 @router.post(
     "/ar-session/{session_id}/end",
     response_model=EndResponse,
-    responses=_ERRORS,
+    responses=_END_ERRORS,
     openapi_extra=openapi_body(EndEvent),
     summary="Heartbeat or end of a session: the duration only grows",
 )

@@ -5,18 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from arv_analytics.params import JSON_INTEGER, IdValue
 
 TrackingQuality = Literal["none", "poor", "fair", "good"]
 MAX_USER_AGENT = 2048
-_MAX_ID = 2**63 - 1
-
-ContentId = Annotated[StrictInt, Field(ge=1, le=_MAX_ID)]
+ContentId = IdValue
 # A JSON number (not a string or boolean), finite and non-negative. The upper bounds only
 # refuse absurd values; the service clamps to ARV_MAX_SESSION_SECONDS.
 Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400, allow_inf_nan=False)]
 Millis = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400_000, allow_inf_nan=False)]
-Losses = Annotated[StrictInt, Field(ge=0, le=100_000)]
+Losses = Annotated[int, Field(ge=0, le=100_000), JSON_INTEGER]
 
 
 class TrackerFigures(BaseModel):
@@ -45,6 +45,16 @@ class _Event(TrackerFigures):
 class StartEvent(_Event):
     """A viewer page load. Identify the content by one of the three ids (several must agree)."""
 
+    # The rule "at least one of the three, not null" stated in the document too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [key], "properties": {key: {"not": {"type": "null"}}}}
+                for key in ("portrait_id", "ar_content_id", "ar_content_unique_id")
+            ]
+        }
+    )
+
     portrait_id: ContentId | None = Field(
         default=None, description="The original platform's name for ar_content.id"
     )
@@ -72,12 +82,6 @@ class StartEvent(_Event):
             raise ValueError(
                 "one of portrait_id, ar_content_id or ar_content_unique_id is required"
             )
-        if (
-            self.portrait_id is not None
-            and self.ar_content_id is not None
-            and self.portrait_id != self.ar_content_id
-        ):
-            raise ValueError("portrait_id and ar_content_id name different content")
         return self
 
     @property

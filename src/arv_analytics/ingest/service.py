@@ -17,8 +17,9 @@ from arv_analytics.ingest import repository
 from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.enrichment import Enricher
-from arv_analytics.ingest.merge import EndChange, merge_ends
+from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, TrackerFigures
+from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
 from arv_analytics.models import utcnow
 
 
@@ -40,6 +41,7 @@ class Ingest:
         buffer: WriteBuffer | None,
         store_bots: bool,
         max_session_seconds: int,
+        end_grace_seconds: int,
     ) -> None:
         self._maker = maker
         self._enricher = enricher
@@ -47,12 +49,19 @@ class Ingest:
         self._buffer = buffer
         self._store_bots = store_bots
         self._max_seconds = max_session_seconds
+        # The naive path is the seed's design: no rollups, one transaction per request.
+        self._naive_rules = Rules(
+            rollups=False, end_window_seconds=max_session_seconds + end_grace_seconds
+        )
 
     @property
     def enricher(self) -> Enricher:
         return self._enricher
 
     async def _content(self, event: StartEvent) -> repository.ContentRef:
+        if event.portrait_id is not None and event.ar_content_id not in (None, event.portrait_id):
+            # Two ids that disagree name no content, as an id and a unique id that disagree do.
+            raise NotFound("no ar content matches both portrait_id and ar_content_id")
         if self._cache is not None:
             ref = await self._cache.get(event.content_id, event.ar_content_unique_id)
         else:
@@ -96,9 +105,7 @@ class Ingest:
         if self._buffer is not None:
             await self._buffer.start_session(row)
         else:
-            async with self._maker() as session:
-                await repository.insert_sessions(session, [row])
-                await session.commit()
+            await self._naive(StartWrite(row=row))
         return StartResult(session_id, stored=True)
 
     async def end(self, session_id: uuid.UUID, event: EndEvent) -> EndResponse:
@@ -112,17 +119,20 @@ class Ingest:
                 **tracker_figures(event, duration=duration, max_seconds=self._max_seconds),
             },
         )
-        stored: dict[str, Any] | None
         if self._buffer is not None:
             stored = await self._buffer.end_session(change)
         else:
-            async with self._maker() as session:
-                found = await repository.apply_ends(session, merge_ends([change]), now=utcnow())
-                await session.commit()
-            stored = found.get(session_id)
-            if stored is None:
-                raise NotFound(f"session {session_id} not found")
+            stored = await self._naive(EndWrite(change=change))
         return EndResponse(session_id=session_id, **stored)
+
+    async def _naive(self, write: Write) -> Any:
+        """One write, one transaction, one commit: the seed's design, for comparisons."""
+        async with self._maker() as session:
+            [result] = await apply_batch(session, [write], self._naive_rules)
+            await session.commit()
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
 
 def whole_seconds(value: float, maximum: int) -> int:

@@ -3,6 +3,7 @@
 from arv_analytics.models.api_token import APIToken
 from arv_analytics.models.ar_content import ARContent
 from arv_analytics.models.ar_view_session import TRACKING_QUALITIES, ARViewSession
+from arv_analytics.models.audit_log import AuditLog
 from arv_analytics.models.base import Base, utcnow
 from arv_analytics.models.company import Company
 from arv_analytics.models.daily_salt import DailySalt
@@ -22,6 +23,7 @@ __all__ = [
     "APIToken",
     "ARContent",
     "ARViewSession",
+    "AuditLog",
     "Base",
     "Company",
     "DailySalt",

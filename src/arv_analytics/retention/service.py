@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.errors import InvalidInput
 from arv_analytics.models import ARViewSession, utcnow
+from arv_analytics.rollups import rebuild
 
 S = ARViewSession
 BATCH = 5_000
@@ -38,6 +39,17 @@ class Selector:
             and self.content_id is None
             and not self.session_ids
         )
+
+    def describe(self) -> dict[str, object]:
+        """The selectors given, for the audit log (session ids as strings)."""
+        given = {
+            "older_than_days": self.older_than_days,
+            "company_id": self.company_id,
+            "project_id": self.project_id,
+            "content_id": self.content_id,
+            "session_ids": [str(s) for s in self.session_ids] or None,
+        }
+        return {k: v for k, v in given.items() if v is not None}
 
     def condition(self, now: datetime) -> ColumnElement[bool]:
         """All given selectors must hold (AND)."""
@@ -92,13 +104,24 @@ async def purge(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> int:
+    """Deletes the selected sessions, then recounts the rollups of the days and content they
+    were in, so that every analytics number agrees with what is left."""
     condition = selector.condition(utcnow())
     if dry_run:
         return await count(session, condition)
-    return await delete_in_batches(session, condition, progress=progress)
+    span = await rebuild.session_days(session, condition)
+    contents = list(
+        (await session.execute(select(S.ar_content_id).where(condition).distinct())).scalars()
+    )
+    removed = await delete_in_batches(session, condition, progress=progress)
+    if span is not None and contents:
+        await rebuild.rebuild(session, *span, content_ids=contents)
+    return removed
 
 
 async def apply_retention(session: AsyncSession, retention_days: int) -> int:
-    return await delete_in_batches(
-        session, S.created_at < utcnow() - timedelta(days=retention_days)
-    )
+    """Deletes sessions past the limit and the rollups of the hours and days they filled."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    removed = await delete_in_batches(session, S.created_at < cutoff)
+    await rebuild.forget_before(session, cutoff)
+    return removed

@@ -264,3 +264,15 @@ async def session_days(
     if row[0] is None:
         return None
     return row[0].date(), row[1].date()
+
+
+async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
+    """Drops rollups older than ``cutoff`` (retention) and recounts the day it falls in."""
+    await _lock(session)
+    hour = cutoff.replace(minute=0, second=0, microsecond=0)
+    dims, visitors = RollupHourlyDimension, RollupDailyVisitors
+    await session.execute(delete(RollupHourly).where(RollupHourly.hour < hour))
+    await session.execute(delete(dims).where(dims.hour < hour))
+    await session.execute(delete(visitors).where(visitors.day < cutoff.date()))
+    await session.commit()
+    await rebuild_day(session, cutoff.date())

@@ -1,4 +1,8 @@
-"""FastAPI dependencies that authenticate the caller of a read or management route."""
+"""FastAPI dependencies that say who is calling and what they may do.
+
+Three kinds of route exist (docs/security.md): public (tracking, health, docs), readable by
+admin and company tokens with data scoped to the token's company, and admin-only.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ async def current_principal(
 
 async def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_admin:
+        # The same answer whatever the ids in the request: a 403 here leaks nothing.
         raise Forbidden("this route needs an admin token")
     return principal
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.models import APIToken
+from arv_analytics.models import APIToken, Company
 
 
-async def find_active_by_hash(session: AsyncSession, token_hash: str) -> APIToken | None:
-    stmt = select(APIToken).where(APIToken.token_hash == token_hash, APIToken.revoked_at.is_(None))
+async def find_usable_by_hash(session: AsyncSession, token_hash: str) -> APIToken | None:
+    """The token with this hash unless it is revoked or its company is deactivated."""
+    stmt = (
+        select(APIToken)
+        .outerjoin(Company, Company.id == APIToken.company_id)
+        .where(
+            APIToken.token_hash == token_hash,
+            APIToken.revoked_at.is_(None),
+            or_(APIToken.company_id.is_(None), Company.is_active),
+        )
+    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -27,4 +37,27 @@ async def touch(session: AsyncSession, token_id: int, now: datetime) -> None:
 async def add(session: AsyncSession, token: APIToken) -> APIToken:
     session.add(token)
     await session.flush()
+    await session.refresh(token)
     return token
+
+
+async def get(session: AsyncSession, token_id: int) -> APIToken | None:
+    return await session.get(APIToken, token_id)
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    limit: int,
+    offset: int = 0,
+    include_revoked: bool = False,
+    company_id: int | None = None,
+) -> tuple[list[APIToken], int]:
+    stmt: Select[Any] = select(APIToken)
+    if not include_revoked:
+        stmt = stmt.where(APIToken.revoked_at.is_(None))
+    if company_id is not None:
+        stmt = stmt.where(APIToken.company_id == company_id)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = await session.execute(stmt.order_by(APIToken.id).limit(limit).offset(offset))
+    return list(rows.scalars()), int(total)

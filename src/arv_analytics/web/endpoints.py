@@ -13,6 +13,7 @@ from arv_analytics.config import Settings
 from arv_analytics.db import SessionDep
 from arv_analytics.errors import NotFound
 from arv_analytics.web import assets, service
+from arv_analytics.web.headers import origin_of
 from arv_analytics.web.static_files import IMMUTABLE
 
 router = APIRouter(include_in_schema=False)
@@ -34,6 +35,12 @@ async def viewer(unique_id: str, request: Request, session: SessionDep) -> HTMLR
         return _not_found(request, ready=False)
     except NotFound:
         return _not_found(request, ready=True)
+    # The page's CSP must allow the video and target file wherever the content keeps them.
+    request.state.csp_media_origins = [
+        origin
+        for url in (content.video_url, content.marker_url)
+        if url and (origin := origin_of(url))
+    ]
     return templates.TemplateResponse(
         request,
         "viewer.html",

@@ -1,0 +1,1 @@
+"""Audit log: who did which management action, and when."""
