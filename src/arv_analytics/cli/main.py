@@ -19,7 +19,7 @@ from arv_analytics.cli.common import (
     load_settings,
     open_session,
 )
-from arv_analytics.cli.operations import jobs_app, purge_command
+from arv_analytics.cli.operations import jobs_app, purge_command, rollup_command
 from arv_analytics.cli.tenancy import audit_command, token_app
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine
@@ -36,6 +36,7 @@ app.add_typer(content_app, name="content")
 app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
 app.command("purge")(purge_command)
+app.command("rollup")(rollup_command)
 app.command("audit")(audit_command)
 
 
@@ -191,8 +192,9 @@ def demo(
             elapsed = time.perf_counter() - started
             console.print(
                 f"demo data: {result.companies} companies, {result.content} AR content, "
-                f"{result.sessions} sessions over {days} days "
-                f"({result.sessions / max(elapsed, 1e-9):,.0f} sessions/s)"
+                f"{result.sessions} sessions over {days} days in {elapsed:.1f} s: written at "
+                f"{result.sessions / max(result.load_seconds, 1e-9):,.0f} sessions/s, "
+                f"rollups recounted in {result.rollup_seconds:.1f} s"
             )
 
     asyncio.run(go())
