@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.models import Base, Company, Project
+from arv_analytics.models import ARContent, Base, Company, Project
 
 M = TypeVar("M", bound=Base)
 
@@ -57,3 +58,8 @@ async def add(session: AsyncSession, row: M) -> M:
     await session.flush()
     await session.refresh(row)
     return row
+
+
+async def unique_id_taken(session: AsyncSession, unique_id: uuid.UUID) -> bool:
+    stmt = select(ARContent.id).where(ARContent.unique_id == unique_id).limit(1)
+    return (await session.execute(stmt)).first() is not None

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from arv_analytics.params import STRIP_SPACE, VISIBLE, IdValue
 
@@ -58,6 +58,11 @@ class ContentCreate(_Input):
     title: Name
     video_url: MediaURL | None = None
     marker_url: MediaURL | None = None
+    unique_id: uuid.UUID | None = Field(
+        default=None,
+        description="Keep an existing public id (QR codes already printed, an import from the "
+        "original platform); generated when absent",
+    )
 
 
 class ContentUpdate(_Input):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -148,12 +149,15 @@ async def update_project(
 async def create_content(session: AsyncSession, data: ContentCreate) -> ARContent:
     project = await get_or_404(session, Project, data.project_id)
     # The content's company is always its project's company; the client never chooses it.
+    if data.unique_id is not None and await repository.unique_id_taken(session, data.unique_id):
+        raise Conflict(f"unique_id {data.unique_id} is already taken")
     row = ARContent(
         project_id=project.id,
         company_id=project.company_id,
         title=data.title,
         video_url=data.video_url,
         marker_url=data.marker_url,
+        unique_id=data.unique_id or uuid.uuid4(),
     )
     return await _save(session, row)
 

@@ -19,6 +19,7 @@ from arv_analytics.cli.common import (
     load_settings,
     open_session,
 )
+from arv_analytics.cli.importing import import_command
 from arv_analytics.cli.operations import jobs_app, purge_command, rollup_command
 from arv_analytics.cli.tenancy import audit_command, token_app
 from arv_analytics.config import Settings
@@ -37,6 +38,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
 app.command("purge")(purge_command)
 app.command("rollup")(rollup_command)
+app.command("import")(import_command)
 app.command("audit")(audit_command)
 
 

@@ -1,0 +1,70 @@
+"""`arv-analytics import`: the original platform's sessions, from its database or a CSV."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from arv_analytics.cli.common import console, load_settings, open_session
+from arv_analytics.importer.service import (
+    import_rows,
+    read_csv,
+    read_mapping,
+    read_postgres,
+    unique_ids_of,
+)
+
+
+def import_command(
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", exists=True, dir_okay=False, help="CSV with the seed's columns"),
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="postgresql://… of the original platform")
+    ] = None,
+    content_map: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="CSV: old ar_content_id,our ar_content_id"),
+    ] = None,
+) -> None:
+    """Load the original platform's ar_view_sessions; safe to run twice."""
+    if (csv_file is None) == (url is None):
+        typer.echo("error: give exactly one of --csv FILE or --url postgresql://…", err=True)
+        raise typer.Exit(2)
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        typer.echo("error: --url must be a postgresql:// URL", err=True)
+        raise typer.Exit(2)
+    by_id = read_mapping(content_map) if content_map else None
+    by_unique = unique_ids_of(url) if url else None
+    if by_id is None and by_unique is None:
+        typer.echo("error: a CSV import needs --content-map (old id → our id)", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+    rows = read_csv(csv_file) if csv_file else read_postgres(str(url))
+
+    async def go() -> None:
+        async with open_session(settings) as session:
+            with Progress(console=console) as bar:
+                task = bar.add_task("importing", total=None)
+                report = await import_rows(
+                    session,
+                    rows,
+                    by_id=by_id,
+                    by_unique=by_unique,
+                    ip_mode=settings.ip_mode,
+                    progress=lambda n: bar.advance(task, n),
+                )
+        typer.echo(
+            f"read {report.read}, loaded {report.loaded}, "
+            f"skipped {report.duplicates} already present, "
+            f"rejected {sum(report.rejected.values())}"
+        )
+        for reason, n in sorted(report.rejected.items()):
+            typer.echo(f"  rejected {n}: {reason}")
+
+    asyncio.run(go())
