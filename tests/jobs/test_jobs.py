@@ -119,10 +119,19 @@ def test_the_scheduler_starts_with_the_server(
 
 def test_jobs_cli(database: Database, db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARV_DATABASE_URL", database.url)
+    today = datetime.now(UTC).date()
+    with db.begin() as conn:
+        for age in (0, 1, 2, 9):  # visitor keys are kept for today and yesterday only
+            conn.exec_driver_sql(
+                "INSERT INTO visitor_keys (day, level, entity_id, scope, visitor_hash) "
+                f"VALUES ('{today - timedelta(days=age)}', 'company', 1, 'humans', 7)"
+            )
     runner = CliRunner()
     result = runner.invoke(app, ["jobs", "run", "salts"])
     assert result.exit_code == 0, result.output
     assert "salts:" in result.output
+    kept = sorted(str(r["day"]) for r in rows(db, "SELECT day FROM visitor_keys"))
+    assert kept == sorted(str(today - timedelta(days=a)) for a in (0, 1))
     result = runner.invoke(app, ["jobs", "list"])
     assert result.exit_code == 0
     assert "retention" in result.output

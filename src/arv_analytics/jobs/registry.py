@@ -9,8 +9,10 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.config import Settings
+from arv_analytics.models import utcnow
 from arv_analytics.privacy import salts
 from arv_analytics.retention.service import apply_retention
+from arv_analytics.rollups.rebuild import forget_visitor_keys
 
 JobFn = Callable[[AsyncSession, Settings], Awaitable[str]]
 
@@ -25,8 +27,9 @@ class Job:
 
 async def _rotate_salts(session: AsyncSession, _: Settings) -> str:
     removed = await salts.rotate(session)
+    keys = await forget_visitor_keys(session, utcnow().date())
     await session.commit()
-    return f"today's salt ready; {removed} expired salt(s) deleted"
+    return f"today's salt ready; {removed} expired salt(s) and {keys} old visitor key(s) deleted"
 
 
 async def _retention(session: AsyncSession, settings: Settings) -> str:

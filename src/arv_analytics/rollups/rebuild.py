@@ -276,3 +276,12 @@ async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
     await session.execute(delete(visitors).where(visitors.day < cutoff.date()))
     await session.commit()
     await rebuild_day(session, cutoff.date())
+
+
+async def forget_visitor_keys(session: AsyncSession, today: date) -> int:
+    """Visitor keys only matter while their day can still get views: keep today's and
+    yesterday's (a view committed just after midnight belongs to yesterday)."""
+    result = await session.execute(
+        delete(VisitorKey).where(VisitorKey.day < today - timedelta(days=1))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
