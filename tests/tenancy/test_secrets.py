@@ -8,8 +8,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
-from tests.support import ADMIN_TOKEN, Database, LiveServer, client, make_content, settings_for
+from tests.support import (
+    ADMIN_TOKEN,
+    Database,
+    LiveServer,
+    client,
+    make_content,
+    rows,
+    settings_for,
+)
 
 
 class Capture(logging.Handler):
@@ -49,8 +58,8 @@ def captured(database: Database) -> Iterator[tuple[LiveServer, Capture]]:
             logger.removeHandler(capture)
 
 
-def test_no_token_reaches_a_log_or_an_error_body(
-    captured: tuple[LiveServer, Capture], api: httpx.Client
+def test_no_token_or_salt_reaches_a_log_or_an_error_body(
+    captured: tuple[LiveServer, Capture], api: httpx.Client, db: Engine
 ) -> None:
     server, capture = captured
     bodies: list[str] = []
@@ -71,6 +80,11 @@ def test_no_token_reaches_a_log_or_an_error_body(
             bodies.append(refused.text)
         with client(server.url, token=token + "x") as wrong:
             bodies.append(wrong.get("/api/analytics/overview").text)
+        # Tracking makes (and uses) the day's salt, whose bytes must never be logged either.
+        with client(server.url, token=None) as tracker:
+            started = tracker.post("/api/analytics/ar-session", json={"portrait_id": content["id"]})
+            assert started.status_code == 200
+            bodies.append(started.text)
         # A secret sent where it does not belong is refused without being echoed.
         echoed = admin.post("/api/tokens", json={"name": "x", "role": "admin", "token": token})
         assert echoed.status_code == 422
@@ -79,9 +93,13 @@ def test_no_token_reaches_a_log_or_an_error_body(
     assert capture.lines, "nothing was logged: the capture is not working"
     assert any("SELECT" in line for line in capture.lines), "SQL was not logged"
     assert any("/api/tokens" in line for line in capture.lines), "access log missing"
+    salts = [bytes(r["salt"]) for r in rows(db, "SELECT salt FROM daily_salts")]
+    assert salts
     secrets = {
         token,
         ADMIN_TOKEN,
+        *(salt.hex() for salt in salts),
+        *(repr(salt)[2:-1] for salt in salts),
         hashlib.sha256(token.encode()).hexdigest(),
         hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest(),
     }
