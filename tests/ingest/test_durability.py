@@ -14,7 +14,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ADMIN_TOKEN, PHONE_UA, Database, free_port, new_database, rows
+from tests.support import (
+    ADMIN_TOKEN,
+    PHONE_UA,
+    Database,
+    client,
+    free_port,
+    make_content,
+    new_database,
+    rows,
+)
 
 START = "/api/analytics/ar-session"
 
@@ -74,18 +83,8 @@ def test_no_acknowledged_session_is_lost(backend: str, how: signal.Signals, tmp_
         base = f"http://127.0.0.1:{port}"
         proc = _serve(db, port)
         try:
-            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-            company = httpx.post(f"{base}/api/companies", json={"name": "K"}, headers=admin).json()
-            project = httpx.post(
-                f"{base}/api/projects",
-                headers=admin,
-                json={"company_id": company["id"], "name": "P"},
-            ).json()
-            content = httpx.post(
-                f"{base}/api/ar-content",
-                headers=admin,
-                json={"project_id": project["id"], "title": "C"},
-            ).json()
+            with client(base) as admin:
+                content = make_content(admin, company="K")
             acknowledged: list[str] = []
             stop = threading.Event()
             threads = [
@@ -130,18 +129,8 @@ def test_several_workers_share_one_database(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         proc = _serve(db, port, "--workers", "2")
         try:
-            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-            company = httpx.post(f"{base}/api/companies", json={"name": "W"}, headers=admin).json()
-            project = httpx.post(
-                f"{base}/api/projects",
-                headers=admin,
-                json={"company_id": company["id"], "name": "P"},
-            ).json()
-            content = httpx.post(
-                f"{base}/api/ar-content",
-                headers=admin,
-                json={"project_id": project["id"], "title": "C"},
-            ).json()
+            with client(base) as admin:
+                content = make_content(admin, company="W")
             sid = str(uuid.uuid4())
             for _ in range(20):  # connections land on both workers; duplicates stay one row
                 with httpx.Client(headers={"User-Agent": PHONE_UA}) as c:

@@ -18,10 +18,10 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from arv_analytics.ingest.repository import ContentRef, find_content
+from arv_analytics.ingest.repository import ContentRef, all_content, find_content
 from arv_analytics.models import ARContent, Company, Project
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class ContentCache:
             stale = time.monotonic() - self._loaded_at > FULL_RELOAD_SECONDS
             if not force and not stale and fingerprint == self._fingerprint:
                 return
-            refs = await _load_all(session)
+            refs = await all_content(session)
         self._by_id = {r.id: r for r in refs}
         self._by_uid = {r.unique_id: r for r in refs}
         self._fingerprint = fingerprint
@@ -110,19 +110,3 @@ async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
         *(select(func.max(t.updated_at)).scalar_subquery() for t in (ARContent, Project, Company)),
     )
     return tuple((await session.execute(stmt)).one())
-
-
-async def _load_all(session: AsyncSession) -> list[ContentRef]:
-    stmt = (
-        select(
-            ARContent.id,
-            ARContent.unique_id,
-            ARContent.project_id,
-            ARContent.company_id,
-            and_(ARContent.is_active, Project.is_active, Company.is_active),
-        )
-        .join(Project, Project.id == ARContent.project_id)
-        .join(Company, Company.id == ARContent.company_id)
-    )
-    rows = await session.execute(stmt)
-    return [ContentRef(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]

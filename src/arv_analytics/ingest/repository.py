@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     bindparam,
     case,
@@ -36,11 +37,9 @@ class ContentRef:
     trackable: bool
 
 
-async def find_content(
-    session: AsyncSession, *, content_id: int | None, unique_id: uuid.UUID | None
-) -> ContentRef | None:
-    """The content with its owners' ids, and whether it, its project and company are active."""
-    stmt = (
+def _content_refs() -> Select[int, uuid.UUID, int, int, bool]:
+    """Content with its owners' ids, and whether it, its project and company are active."""
+    return (
         select(
             ARContent.id,
             ARContent.unique_id,
@@ -51,6 +50,17 @@ async def find_content(
         .join(Project, Project.id == ARContent.project_id)
         .join(Company, Company.id == ARContent.company_id)
     )
+
+
+async def all_content(session: AsyncSession) -> list[ContentRef]:
+    rows = await session.execute(_content_refs())
+    return [ContentRef(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+
+async def find_content(
+    session: AsyncSession, *, content_id: int | None, unique_id: uuid.UUID | None
+) -> ContentRef | None:
+    stmt = _content_refs()
     if content_id is not None:
         stmt = stmt.where(ARContent.id == content_id)
     if unique_id is not None:
