@@ -33,6 +33,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from arv_analytics.models import (
     TRACKER_FIGURES,
     TRACKING_QUALITIES,
+    ARContent,
     ARViewSession,
     RollupDailyVisitors,
     RollupHourly,
@@ -177,7 +178,9 @@ async def _visitors(
         entities: Any = None
         if content_ids is not None:
             # Every project and company that holds one of the contents is recounted whole.
-            entities = select(column).where(S.ar_content_id.in_(content_ids)).distinct()
+            # Their ids come from the catalog: asking the sessions table would scan it all.
+            owner = getattr(ARContent, column_name) if level != "content" else ARContent.id
+            entities = select(owner).where(ARContent.id.in_(content_ids)).distinct()
             if level == "content":
                 entities = list(content_ids)
         counters = delete(RollupDailyVisitors).where(
