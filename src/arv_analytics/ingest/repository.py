@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
     bindparam,
     case,
@@ -75,16 +77,28 @@ async def find_content(
 
 
 async def insert_sessions(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Inserts many views in one statement; returns the session_ids that were new."""
+    """Inserts many views; returns the session_ids that were new.
+
+    One statement executed with many parameter sets: SQLAlchemy compiles it once (cached)
+    and sends the rows as multi-row VALUES pages ("insertmanyvalues"). Building a
+    ``.values(rows)`` statement instead costs a fresh compilation of every value of every
+    batch, which the ingest profile showed as a third of the server's CPU.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = _as_table(ARViewSession.__table__)
     stmt = (
-        insert(ARViewSession)
-        .values(rows)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["session_id"])
-        .returning(ARViewSession.session_id)
+        .returning(table.c.session_id)
     )
-    return {sid for sid in (await session.execute(stmt)).scalars() if sid is not None}
+    conn = await session.connection()
+    result = await conn.execute(stmt, rows)
+    return {sid for sid in result.scalars() if sid is not None}
+
+
+def _as_table(table: Any) -> Table:
+    return typing.cast(Table, table)
 
 
 def _merged_value(column: str, rule: Rule, new: ColumnElement[Any]) -> ColumnElement[Any]:

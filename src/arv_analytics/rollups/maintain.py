@@ -51,13 +51,15 @@ async def _add(
     rows = list(rows)
     if not rows:
         return
-    stmt = _insert(session)(table).values(rows)
+    # One cached statement, many parameter sets (see ingest.repository.insert_sessions).
+    stmt = _insert(session)(table)
     counters = [c for c in rows[0] if c not in keys and c not in ("project_id", "company_id")]
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
         set_={c: table.c[c] + stmt.excluded[c] for c in counters},
     )
-    await session.execute(stmt)
+    conn = await session.connection()
+    await conn.execute(stmt, rows)
 
 
 HOURLY_KEYS = ("ar_content_id", "hour", "is_bot")
@@ -139,14 +141,15 @@ async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     names = ("day", "level", "entity_id", "scope", "visitor_hash")
     stmt = (
         _insert(session)(VisitorKey.__table__)
-        .values([dict(zip(names, k, strict=True)) for k in keys])
         .on_conflict_do_nothing()
         .returning(*(VisitorKey.__table__.c[n] for n in names))
     )
+    params = [dict(zip(names, k, strict=True)) for k in keys]
     counts: dict[tuple[str, int, date], dict[str, int]] = defaultdict(
         lambda: {"humans": 0, "everyone": 0}
     )
-    for day, level, entity, scope, _ in (await session.execute(stmt)).all():
+    conn = await session.connection()
+    for day, level, entity, scope, _ in (await conn.execute(stmt, params)).all():
         counts[(level, entity, day)][scope] += 1
     await _add(
         session,
