@@ -99,13 +99,25 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process tree, from /proc/PID/stat."""
+    total = 0
+    for p in descendants(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class RssSampler:
-    """Samples the RSS of a process tree every `every` seconds; `.max_mib` is the peak."""
+    """Samples the RSS of a process tree every `every` seconds; `.max_mib` is the peak and
+    `.cpu_percent` the tree's CPU use over the sampled time (100 = one core)."""
 
     def __init__(self, pid: int, every: float = 0.2) -> None:
         self._pid, self._every = pid, every
         self._stop = threading.Event()
         self.max_kib = 0
+        self.cpu_percent = 0.0
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -114,12 +126,15 @@ class RssSampler:
             self._stop.wait(self._every)
 
     def __enter__(self) -> RssSampler:
+        self._cpu0, self._t0 = cpu_seconds(self._pid), time.monotonic()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        elapsed = time.monotonic() - self._t0
+        self.cpu_percent = 100 * (cpu_seconds(self._pid) - self._cpu0) / max(elapsed, 1e-9)
 
     @property
     def max_mib(self) -> float:

@@ -71,6 +71,7 @@ class Row:
     name: str
     wrk: WrkResult
     rss_mib: float
+    cpu_percent: float
     acked: int
     missing: int | None  # None: nothing to check (the bare app stores nothing)
 
@@ -140,10 +141,31 @@ def wrk_env(ack_dir: Path, content: str, **extra: str) -> dict[str, str]:
     return {"ARV_ACK_DIR": str(ack_dir), "ARV_CONTENT_UID": content, "ARV_UA": IPHONE_UA, **extra}
 
 
-def run_load(server: Server, lua: Path, seconds: int, conns: int, env: dict[str, str]) -> Row:
-    with RssSampler(server.pid) as rss:
-        result = run_wrk(f"{server.base}/", lua, seconds, env, connections=conns)
-    return Row("", result, rss.max_mib, 0, None)
+def run_load(
+    server: Server,
+    lua: Path,
+    seconds: int,
+    conns: int,
+    env: dict[str, str],
+    profile: Path | None = None,
+) -> Row:
+    spy = None
+    if profile is not None:  # py-spy samples the server for the whole run (collapsed stacks)
+        spy = subprocess.Popen(
+            [
+                *(str(VENV_BIN / "py-spy"), "record", "--pid", str(server.pid), "--rate", "250"),
+                *("--duration", str(seconds), "--format", "raw", "--output", str(profile)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        with RssSampler(server.pid) as rss:
+            result = run_wrk(f"{server.base}/", lua, seconds, env, connections=conns)
+    finally:
+        if spy is not None:
+            spy.wait(timeout=seconds + 30)
+    return Row("", result, rss.max_mib, rss.cpu_percent, 0, None)
 
 
 def bench_bare(tmp: Path, seconds: int, conns: int) -> Row:
@@ -161,7 +183,9 @@ def bench_bare(tmp: Path, seconds: int, conns: int) -> Row:
         stop(server)
 
 
-def bench_arv(tmp: Path, mode: str, seconds: int, conns: int, with_ends: bool) -> list[Row]:
+def bench_arv(
+    tmp: Path, mode: str, seconds: int, conns: int, with_ends: bool, profile: Path | None = None
+) -> list[Row]:
     token = uuid.uuid4().hex * 2
     db = pg_create(mode)
     server: Server | None = None
@@ -172,7 +196,8 @@ def bench_arv(tmp: Path, mode: str, seconds: int, conns: int, with_ends: bool) -
         content = create_content(server, token)
         ack = tmp / mode
         ack.mkdir()
-        row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content))
+        spy = profile / f"{mode}-starts.txt" if profile else None
+        row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content), spy)
         ids = read_ids(ack, "ack-start-*")
         ids_file = write_ids(tmp / f"{mode}-acked.txt", ids)
         label = "b. arv buffered" if mode == "buffered" else "c. arv naive"
@@ -181,7 +206,8 @@ def bench_arv(tmp: Path, mode: str, seconds: int, conns: int, with_ends: bool) -
         rows = [row]
         if with_ends and ids:
             env = wrk_env(ack, content, ARV_IDS_FILE=str(ids_file), ARV_THREADS="2")
-            end = run_load(server, END_LUA, seconds, conns, env)
+            spy = profile / f"{mode}-ends.txt" if profile else None
+            end = run_load(server, END_LUA, seconds, conns, env, spy)
             ended = sorted(set(read_ids(ack, "ack-end-*")))
             end_file = write_ids(tmp / f"{mode}-ended.txt", ended)
             end.name, end.acked = f"{label} ends", len(ended)
@@ -259,7 +285,7 @@ def kill_test(tmp: Path, kind: str, seconds: int, conns: int) -> KillResult:
 def fmt_rows(rows: list[Row], bare: Row) -> str:
     head = (
         f"{'server':30} {'req/s':>9} {'%bare':>6} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'p99/bare':>8} {'RSS MiB':>8} {'non-2xx':>8} {'acked':>8} {'missing':>7}"
+        f"{'p99/bare':>8} {'RSS MiB':>8} {'CPU%':>5} {'non-2xx':>8} {'acked':>8} {'missing':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -267,6 +293,7 @@ def fmt_rows(rows: list[Row], bare: Row) -> str:
         lines.append(
             f"{r.name:30} {w.rps:9.0f} {100 * w.rps / bare.wrk.rps:5.0f}% {w.p50_ms:7.2f} "
             f"{w.p99_ms:7.2f} {w.p99_ms / bare.wrk.p99_ms:7.1f}x {r.rss_mib:8.0f} "
+            f"{r.cpu_percent:5.0f} "
             f"{w.non_2xx:8d} {r.acked:8d} {'-' if r.missing is None else r.missing:>7}"
         )
         if w.socket_errors:
@@ -280,11 +307,24 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--kill-seconds", type=int, default=8, help="SIGKILL test load length")
     parser.add_argument("--skip-kill", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="directory: run only the buffered server, sampled by py-spy (collapsed stacks); "
+        "summarise with bench/profile_summary.py",
+    )
     args = parser.parse_args()
     s, c = args.seconds, args.connections
     print(f"{os.cpu_count()} cpus; wrk -t2 -c{c} -d{s}s --latency; PostgreSQL on 127.0.0.1")
     with tempfile.TemporaryDirectory(prefix="arv-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            for row in bench_arv(tmp, "buffered", s, c, with_ends=True, profile=args.profile):
+                w = row.wrk
+                print(f"{row.name}: {w.rps:.0f} req/s, p99 {w.p99_ms:.1f} ms (under py-spy)")
+            print(f"collapsed stacks in {args.profile}/buffered-*.txt")
+            return
         bare = bench_bare(tmp, s, c)
         print(f"bare done: {bare.wrk.rps:.0f} req/s", flush=True)
         rows = [bare]
