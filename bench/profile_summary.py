@@ -24,8 +24,10 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("writer task (buffer.py, writes.py, merge.py)", ("arv_analytics/ingest/buffer.py",)),
     (
         "enrichment (UA parsing, bot rules, IP hash, geo)",
-        ("Enricher.enrich", "ingest/bots.py", "ingest/useragent.py", "ingest/geo.py")
-        + ("ingest/client_ip.py", "ingest/enrichment.py", "arv_analytics/privacy/"),
+        (
+            *("Enricher.enrich", "ingest/bots.py", "ingest/useragent.py", "ingest/geo.py"),
+            *("ingest/client_ip.py", "ingest/enrichment.py", "arv_analytics/privacy/"),
+        ),
     ),
     ("body read (body.py)", ("ingest/body.py",)),
     ("pydantic (validation, serialisation)", ("pydantic/", "pydantic_core")),
