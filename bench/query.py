@@ -15,7 +15,8 @@ server (`arv-analytics serve`, rate limiting and jobs off) answers every analyti
 --requests sequential requests, each endpoint bounded to --max-seconds (slow raw queries stop
 early; the table says how many were measured). The ids are those of the demo's most viewed
 company, project and content. Prints p50/p95 in milliseconds per endpoint and source, and
-the p95 ratio of the largest PostgreSQL size to the smallest. Exits 0.
+the p95 ratio of the largest PostgreSQL size to the smallest. A baseline row, measured the same
+way in the same run: GET /api/companies/{id} (token check, one-row SELECT, JSON). Exits 0.
 """
 
 from __future__ import annotations
@@ -112,7 +113,9 @@ def endpoints(ids: dict[str, int]) -> list[str]:
         f"/api/analytics/projects/{ids['project']}",
         f"/api/analytics/ar-content/{ids['content']}",
     ]
-    return [p + q for p in paths for q in ("", "?days=366")]
+    # A same-run baseline: an authenticated one-row catalog read (token check, FastAPI, JSON).
+    baseline = f"/api/companies/{ids['company']}"
+    return [baseline] + [p + q for p in paths for q in ("", "?days=366")]
 
 
 def measure(client: httpx.Client, path: str, n: int, max_seconds: float) -> Timing:
@@ -171,6 +174,8 @@ def bench_size(kind: str, sessions: int, args: argparse.Namespace, tmp: Path) ->
 
 def generic(path: str) -> str:
     """/api/analytics/companies/3?days=366 -> companies/{id}?days=366"""
+    if not path.startswith("/api/analytics/"):
+        return "(baseline) catalog company"
     parts = path.removeprefix("/api/analytics/").split("/")
     if len(parts) == 2:
         rest = parts[1].split("?", 1)
