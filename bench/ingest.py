@@ -1,0 +1,357 @@
+# ruff: noqa: S603, S608 - psql and wrk with our own arguments; SQL from constants
+"""Ingest throughput and durability: bare ceiling vs buffered vs naive, ends, and SIGKILL.
+
+    .venv/bin/python bench/ingest.py [--seconds 20] [--connections 50] [--kill-seconds 8]
+
+Needs wrk (Debian package `wrk`), PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and
+the project's venv. Everything runs on loopback; every load is bounded by --seconds.
+
+1. Starts with fresh session ids (bench/wrk/start.lua: a random UUID v4 per request; the
+   ids answered 200 are written to a file per wrk thread), --connections connections and
+   2 wrk threads for --seconds each, against (a) bench/bare_app.py, the ceiling: FastAPI +
+   pydantic, no database; (b) `arv-analytics serve` with ARV_INGEST_MODE=buffered; (c) the
+   same with ARV_INGEST_MODE=naive (one INSERT and COMMIT per request). Each server gets a
+   fresh arv_bench_* PostgreSQL database, rate limiting and jobs off.
+2. Ends (bench/wrk/end.lua) for the ids acknowledged in (b), against the buffered server.
+3. After each run: how many acknowledged ids are missing from the database (must be 0);
+   after the ends, how many acknowledged ends have no duration stored (must be 0).
+4. SIGKILL: the buffered server under the same load is killed with SIGKILL halfway through;
+   acknowledged vs stored is printed (missing must be 0), then the server is restarted on
+   the same database and must answer a start. On PostgreSQL and on SQLite.
+
+Prints requests/s, p50/p99 latency, ratios to the bare ceiling and the peak server RSS
+(VmRSS of the server process and its workers, sampled every 0.2 s). Exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    IPHONE_UA,
+    VENV_BIN,
+    RssSampler,
+    Server,
+    WrkResult,
+    free_port,
+    kill9,
+    migrate,
+    pg_create,
+    pg_drop,
+    pg_url,
+    read_ids,
+    run_wrk,
+    start_arv,
+    start_process,
+    stop,
+)
+
+PSQL = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt"]
+HERE = Path(__file__).resolve().parent
+START_LUA = HERE / "wrk" / "start.lua"
+END_LUA = HERE / "wrk" / "end.lua"
+
+
+@dataclass
+class Row:
+    name: str
+    wrk: WrkResult
+    rss_mib: float
+    cpu_percent: float
+    acked: int
+    missing: int | None  # None: nothing to check (the bare app stores nothing)
+
+
+def create_content(server: Server, token: str) -> str:
+    """One company, project and content via the admin API; returns the content's unique_id."""
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.base, headers=auth, timeout=10) as c:
+        company = c.post("/api/companies", json={"name": "Bench Co"}).raise_for_status().json()
+        project = (
+            c.post("/api/projects", json={"company_id": company["id"], "name": "Bench"})
+            .raise_for_status()
+            .json()
+        )
+        content = (
+            c.post("/api/ar-content", json={"project_id": project["id"], "title": "Poster"})
+            .raise_for_status()
+            .json()
+        )
+    unique_id: str = content["unique_id"]
+    # The content cache of the server refreshes every 2 s: wait until a start is accepted.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        r = httpx.post(
+            f"{server.base}/api/analytics/ar-session",
+            json={"ar_content_unique_id": unique_id},
+            headers={"User-Agent": IPHONE_UA},
+        )
+        if r.status_code == 200:
+            return unique_id
+        time.sleep(0.2)
+    raise RuntimeError("the new content is never accepted")
+
+
+def missing_pg(db: str, ids_file: Path, where: str = "") -> int:
+    """Acknowledged ids (distinct) with no row in ar_view_sessions (matching `where`)."""
+    sql = (
+        "CREATE TEMP TABLE ack(id uuid);\n"
+        f"\\copy ack FROM '{ids_file}'\n"
+        "SELECT count(*) FROM (SELECT DISTINCT id FROM ack) a WHERE NOT EXISTS "
+        f"(SELECT 1 FROM ar_view_sessions s WHERE s.session_id = a.id {where});\n"
+    )
+    out = subprocess.run(
+        [*PSQL, "-d", db],
+        input=sql,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def missing_sqlite(path: Path, ids: list[str]) -> int:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        stored = {row[0] for row in conn.execute("SELECT session_id FROM ar_view_sessions")}
+    return sum(1 for i in set(ids) if i.replace("-", "") not in stored)
+
+
+def write_ids(path: Path, ids: list[str]) -> Path:
+    path.write_text("".join(f"{i}\n" for i in ids))
+    return path
+
+
+def wrk_env(ack_dir: Path, content: str, **extra: str) -> dict[str, str]:
+    return {"ARV_ACK_DIR": str(ack_dir), "ARV_CONTENT_UID": content, "ARV_UA": IPHONE_UA, **extra}
+
+
+def run_load(
+    server: Server,
+    lua: Path,
+    seconds: int,
+    conns: int,
+    env: dict[str, str],
+    profile: Path | None = None,
+) -> Row:
+    spy = None
+    if profile is not None:  # py-spy samples the server for the whole run (collapsed stacks)
+        spy = subprocess.Popen(
+            [
+                *(str(VENV_BIN / "py-spy"), "record", "--pid", str(server.pid), "--rate", "250"),
+                *("--duration", str(seconds), "--format", "raw", "--output", str(profile)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        with RssSampler(server.pid) as rss:
+            result = run_wrk(f"{server.base}/", lua, seconds, env, connections=conns)
+    finally:
+        if spy is not None:
+            spy.wait(timeout=seconds + 30)
+    return Row("", result, rss.max_mib, rss.cpu_percent, 0, None)
+
+
+def bench_bare(tmp: Path, seconds: int, conns: int) -> Row:
+    port = free_port()
+    argv = [str(VENV_BIN / "python"), str(HERE / "bare_app.py"), "--port", str(port)]
+    server = start_process(argv, {}, tmp / "bare.log", port)
+    try:
+        ack = tmp / "bare"
+        ack.mkdir()
+        content = str(uuid.uuid4())
+        row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content))
+        row.name, row.acked = "a. bare FastAPI+pydantic", len(read_ids(ack, "ack-start-*"))
+        return row
+    finally:
+        stop(server)
+
+
+def bench_arv(
+    tmp: Path, mode: str, seconds: int, conns: int, with_ends: bool, profile: Path | None = None
+) -> list[Row]:
+    token = uuid.uuid4().hex * 2
+    db = pg_create(mode)
+    server: Server | None = None
+    try:
+        url = pg_url(db)
+        migrate(url, token)
+        server = start_arv(url, token, tmp / f"{mode}.log", ARV_INGEST_MODE=mode)
+        content = create_content(server, token)
+        ack = tmp / mode
+        ack.mkdir()
+        spy = profile / f"{mode}-starts.txt" if profile else None
+        row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content), spy)
+        ids = read_ids(ack, "ack-start-*")
+        ids_file = write_ids(tmp / f"{mode}-acked.txt", ids)
+        label = "b. arv buffered" if mode == "buffered" else "c. arv naive"
+        row.name, row.acked = f"{label} starts", len(ids)
+        row.missing = missing_pg(db, ids_file)
+        rows = [row]
+        if with_ends and ids:
+            env = wrk_env(ack, content, ARV_IDS_FILE=str(ids_file), ARV_THREADS="2")
+            spy = profile / f"{mode}-ends.txt" if profile else None
+            end = run_load(server, END_LUA, seconds, conns, env, spy)
+            ended = sorted(set(read_ids(ack, "ack-end-*")))
+            end_file = write_ids(tmp / f"{mode}-ended.txt", ended)
+            end.name, end.acked = f"{label} ends", len(ended)
+            end.missing = missing_pg(db, end_file, "AND s.duration_seconds IS NOT NULL")
+            rows.append(end)
+        return rows
+    finally:
+        if server is not None:
+            stop(server)
+        pg_drop(db)
+
+
+@dataclass
+class KillResult:
+    database: str
+    acked: int
+    stored_acked: int
+    missing: int
+    rows_total: int
+    restarted_ok: bool
+
+
+def kill_test(tmp: Path, kind: str, seconds: int, conns: int) -> KillResult:
+    """Buffered server under load, SIGKILL halfway, count, restart, check it answers."""
+    token = uuid.uuid4().hex * 2
+    db = pg_create("kill") if kind == "postgresql" else ""
+    sqlite_path = tmp / "kill.db"
+    url = pg_url(db) if db else f"sqlite+aiosqlite:///{sqlite_path}"
+    server: Server | None = None
+    try:
+        migrate(url, token)
+        server = start_arv(url, token, tmp / f"kill-{kind}.log", ARV_INGEST_MODE="buffered")
+        content = create_content(server, token)
+        ack = tmp / f"kill-{kind}"
+        ack.mkdir()
+        victim = server
+        killer = threading.Timer(seconds / 2, kill9, args=(victim,))
+        killer.start()
+        # wrk reports errors after the kill; the ack files are what matters.
+        with contextlib.suppress(subprocess.CalledProcessError, AttributeError):
+            run_wrk(f"{server.base}/", START_LUA, seconds, wrk_env(ack, content), conns)
+        killer.join()
+        ids = sorted(set(read_ids(ack, "ack-start-*")))
+        if db:
+            missing = missing_pg(db, write_ids(tmp / f"kill-{kind}.txt", ids))
+            rows = int(
+                subprocess.run(
+                    [*PSQL, "-d", db, "-c", "SELECT count(*) FROM ar_view_sessions"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout.strip()
+            )
+        else:
+            missing = missing_sqlite(sqlite_path, ids)
+            import sqlite3
+
+            with sqlite3.connect(sqlite_path) as conn:
+                rows = conn.execute("SELECT count(*) FROM ar_view_sessions").fetchone()[0]
+        server = start_arv(url, token, tmp / f"kill-{kind}-restart.log", ARV_INGEST_MODE="buffered")
+        r = httpx.post(
+            f"{server.base}/api/analytics/ar-session",
+            json={"ar_content_unique_id": content},
+            headers={"User-Agent": IPHONE_UA},
+            timeout=10,
+        )
+        return KillResult(kind, len(ids), len(ids) - missing, missing, rows, r.status_code == 200)
+    finally:
+        if server is not None:
+            stop(server)
+        if db:
+            pg_drop(db)
+
+
+def fmt_rows(rows: list[Row], bare: Row) -> str:
+    head = (
+        f"{'server':30} {'req/s':>9} {'%bare':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'p99/bare':>8} {'RSS MiB':>8} {'CPU%':>5} {'non-2xx':>8} {'acked':>8} {'missing':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        w = r.wrk
+        lines.append(
+            f"{r.name:30} {w.rps:9.0f} {100 * w.rps / bare.wrk.rps:5.0f}% {w.p50_ms:7.2f} "
+            f"{w.p99_ms:7.2f} {w.p99_ms / bare.wrk.p99_ms:7.1f}x {r.rss_mib:8.0f} "
+            f"{r.cpu_percent:5.0f} "
+            f"{w.non_2xx:8d} {r.acked:8d} {'-' if r.missing is None else r.missing:>7}"
+        )
+        if w.socket_errors:
+            lines.append(f"{'':30} socket errors: {w.socket_errors}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20, help="length of each wrk run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--kill-seconds", type=int, default=8, help="SIGKILL test load length")
+    parser.add_argument("--skip-kill", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="directory: run only the buffered server, sampled by py-spy (collapsed stacks); "
+        "summarise with bench/profile_summary.py",
+    )
+    args = parser.parse_args()
+    s, c = args.seconds, args.connections
+    print(f"{os.cpu_count()} cpus; wrk -t2 -c{c} -d{s}s --latency; PostgreSQL on 127.0.0.1")
+    with tempfile.TemporaryDirectory(prefix="arv-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            for row in bench_arv(tmp, "buffered", s, c, with_ends=True, profile=args.profile):
+                w = row.wrk
+                print(f"{row.name}: {w.rps:.0f} req/s, p99 {w.p99_ms:.1f} ms (under py-spy)")
+            print(f"collapsed stacks in {args.profile}/buffered-*.txt")
+            return
+        bare = bench_bare(tmp, s, c)
+        print(f"bare done: {bare.wrk.rps:.0f} req/s", flush=True)
+        rows = [bare]
+        rows += bench_arv(tmp, "buffered", s, c, with_ends=True)
+        print("buffered done", flush=True)
+        rows += bench_arv(tmp, "naive", s, c, with_ends=False)
+        print("naive done", flush=True)
+        kills = []
+        if not args.skip_kill:
+            for kind in ("postgresql", "sqlite"):
+                kills.append(kill_test(tmp, kind, args.kill_seconds, c))
+                print(f"kill test on {kind} done", flush=True)
+        print()
+        print(fmt_rows(rows, bare))
+        if kills:
+            print("\nSIGKILL halfway through a buffered start load, then restart")
+            print(
+                f"{'database':12} {'acked':>8} {'stored':>8} {'missing':>8} "
+                f"{'rows':>8} {'restart':>8}"
+            )
+            for k in kills:
+                print(
+                    f"{k.database:12} {k.acked:8d} {k.stored_acked:8d} {k.missing:8d} "
+                    f"{k.rows_total:8d} {'ok' if k.restarted_ok else 'FAILED':>8}"
+                )
+            print("(rows: rows in the table, including unacknowledged commits and warm-up)")
+
+
+if __name__ == "__main__":
+    main()

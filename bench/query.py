@@ -1,0 +1,236 @@
+# ruff: noqa: S603 - runs the project's own CLI with our own arguments
+"""Analytics latency at 1M and 10M sessions: rollups vs raw, PostgreSQL and SQLite.
+
+    .venv/bin/python bench/query.py [--sizes pg:1000000,pg:10000000,sqlite:1000000]
+                                    [--requests 200] [--max-seconds 20]
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and the project's venv.
+
+For each size: a fresh database (an arv_bench_* PostgreSQL database or a SQLite file), `db
+upgrade`, `arv-analytics demo --sessions N --days 365` (COPY on PostgreSQL, then a rollup
+recount; its printed load rate is kept). Then, for ARV_ANALYTICS_SOURCE=rollups and =raw, a
+server (`arv-analytics serve`, rate limiting and jobs off) answers every analytics endpoint
+(/overview, /companies/{id}, /projects/{id}, /ar-content/{id}; the default 30-day window and
+?days=366), with the admin token, over HTTP on loopback: 20 warm-up requests, then up to
+--requests sequential requests, each endpoint bounded to --max-seconds (slow raw queries stop
+early; the table says how many were measured). The ids are those of the demo's most viewed
+company, project and content. Prints p50/p95 in milliseconds per endpoint and source, and
+the p95 ratio of the largest PostgreSQL size to the smallest. A baseline row, measured the same
+way in the same run: GET /api/companies/{id} (token check, one-row SELECT, JSON). Exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    ROOT,
+    VENV_BIN,
+    Server,
+    migrate,
+    pg_create,
+    pg_drop,
+    pg_query,
+    pg_url,
+    serve_env,
+    start_arv,
+    stop,
+)
+
+WARMUP = 20
+
+
+@dataclass
+class Timing:
+    p50_ms: float
+    p95_ms: float
+    n: int
+
+
+@dataclass
+class SizeResult:
+    label: str
+    load_line: str
+    load_seconds: float
+    # endpoint -> source -> timing
+    timings: dict[str, dict[str, Timing]] = field(default_factory=dict)
+
+
+def load_demo(url: str, token: str, sessions: int) -> tuple[str, float]:
+    began = time.perf_counter()
+    out = subprocess.run(
+        [str(VENV_BIN / "arv-analytics"), "demo", "--sessions", str(sessions), "--days", "365"],
+        env={**os.environ, **serve_env(url, token), "COLUMNS": "200"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("demo data")]
+    return (lines[-1] if lines else out.stdout.strip()[-300:]), time.perf_counter() - began
+
+
+def most_viewed(server: Server, token: str) -> dict[str, int]:
+    """Ids of the company, project and content with the most views in 366 days."""
+    auth = {"Authorization": f"Bearer {token}"}
+    best: dict[str, int] = {}
+    with httpx.Client(base_url=server.base, headers=auth, timeout=120) as c:
+        for kind, path in (
+            ("company", "companies"),
+            ("project", "projects"),
+            ("content", "ar-content"),
+        ):
+            items = c.get(f"/api/{path}", params={"limit": 100}).raise_for_status().json()
+            views = {
+                item["id"]: c.get(f"/api/analytics/{path}/{item['id']}", params={"days": 366})
+                .raise_for_status()
+                .json()["views"]
+                for item in items["items"]
+            }
+            best[kind] = max(views, key=lambda k: views[k])
+    return best
+
+
+def endpoints(ids: dict[str, int]) -> list[str]:
+    paths = [
+        "/api/analytics/overview",
+        f"/api/analytics/companies/{ids['company']}",
+        f"/api/analytics/projects/{ids['project']}",
+        f"/api/analytics/ar-content/{ids['content']}",
+    ]
+    # A same-run baseline: an authenticated one-row catalog read (token check, FastAPI, JSON).
+    baseline = f"/api/companies/{ids['company']}"
+    return [baseline] + [p + q for p in paths for q in ("", "?days=366")]
+
+
+def measure(client: httpx.Client, path: str, n: int, max_seconds: float) -> Timing:
+    for _ in range(WARMUP):
+        client.get(path).raise_for_status()
+    times: list[float] = []
+    deadline = time.monotonic() + max_seconds
+    while len(times) < n and (time.monotonic() < deadline or len(times) < 5):
+        began = time.perf_counter()
+        r = client.get(path)
+        times.append(time.perf_counter() - began)
+        r.raise_for_status()
+    ms = sorted(t * 1e3 for t in times)
+    p95 = ms[max(0, math.ceil(len(ms) * 0.95) - 1)]  # nearest rank
+    return Timing(statistics.median(ms), p95, len(ms))
+
+
+def bench_size(kind: str, sessions: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
+    token = uuid.uuid4().hex * 2
+    db = pg_create(f"q{sessions // 1_000_000}m") if kind == "pg" else ""
+    url = pg_url(db) if db else f"sqlite+aiosqlite:///{tmp / f'query-{sessions}.db'}"
+    label = f"{'PostgreSQL' if db else 'SQLite'} {sessions / 1e6:g}M"
+    server: Server | None = None
+    try:
+        migrate(url, token)
+        print(f"{label}: loading …", flush=True)
+        line, seconds = load_demo(url, token, sessions)
+        print(f"{label}: {line}", flush=True)
+        if db:
+            pg_query(db, "VACUUM ANALYZE")
+        result = SizeResult(label, line, seconds)
+        ids: dict[str, int] | None = None
+        for source in ("rollups", "raw"):
+            log = tmp / f"query-{kind}-{sessions}-{source}.log"
+            server = start_arv(url, token, log, ARV_ANALYTICS_SOURCE=source)
+            if ids is None:
+                ids = most_viewed(server, token)
+            auth = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(base_url=server.base, headers=auth, timeout=120) as client:
+                for path in endpoints(ids):
+                    t = measure(client, path, args.requests, args.max_seconds)
+                    result.timings.setdefault(path, {})[source] = t
+                    print(
+                        f"  {source:7} {path:45} p50 {t.p50_ms:8.2f} p95 {t.p95_ms:8.2f} n={t.n}",
+                        flush=True,
+                    )
+            stop(server)
+            server = None
+        return result
+    finally:
+        if server is not None:
+            stop(server)
+        if db:
+            pg_drop(db)
+
+
+def generic(path: str) -> str:
+    """/api/analytics/companies/3?days=366 -> companies/{id}?days=366"""
+    if not path.startswith("/api/analytics/"):
+        return "(baseline) catalog company"
+    parts = path.removeprefix("/api/analytics/").split("/")
+    if len(parts) == 2:
+        rest = parts[1].split("?", 1)
+        return parts[0] + "/{id}" + ("?" + rest[1] if len(rest) == 2 else "")
+    return parts[0]
+
+
+def table(results: list[SizeResult]) -> str:
+    head = (
+        f"{'data':16} {'endpoint':28} {'rollups p50':>11} {'p95':>8} {'n':>4}   "
+        f"{'raw p50':>9} {'p95':>9} {'n':>4}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        for path, by in r.timings.items():
+            ro, raw = by["rollups"], by["raw"]
+            lines.append(
+                f"{r.label:16} {generic(path):28} {ro.p50_ms:11.2f} {ro.p95_ms:8.2f} {ro.n:4d}   "
+                f"{raw.p50_ms:9.2f} {raw.p95_ms:9.2f} {raw.n:4d}"
+            )
+    return "\n".join(lines)
+
+
+def scaling(results: list[SizeResult]) -> str:
+    pg = [r for r in results if r.label.startswith("PostgreSQL")]
+    if len(pg) < 2:
+        return ""
+    small, large = pg[0], pg[-1]
+    lines = [f"\nrollups p95, {large.label} vs {small.label}"]
+    for (path, by_large), by_small in zip(
+        large.timings.items(), small.timings.values(), strict=True
+    ):
+        a, b = by_small["rollups"].p95_ms, by_large["rollups"].p95_ms
+        lines.append(f"  {generic(path):28} {a:7.2f} -> {b:7.2f} ms  ({b / a:4.2f}x)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="pg:1000000,pg:10000000,sqlite:1000000")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--max-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    sizes = [(k, int(n)) for k, n in (s.split(":") for s in args.sizes.split(","))]
+    results: list[SizeResult] = []
+    with tempfile.TemporaryDirectory(prefix="arv-bench-") as tmp:
+        for kind, sessions in sizes:
+            results.append(bench_size(kind, sessions, args, Path(tmp)))
+    print(f"\n{os.cpu_count()} cpus; sequential requests over HTTP (httpx, keep-alive)")
+    for r in results:
+        print(f"{r.label}: {r.load_line} (demo command {r.load_seconds:.0f} s)")
+    print()
+    print(table(results))
+    print(scaling(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+-- wrk script: POST /api/analytics/ar-session with a fresh UUID v4 session id per request.
+-- Environment: ARV_CONTENT_UID (content unique id), ARV_ACK_DIR (where each thread writes
+-- the session ids answered 200, one per line, to ack-start-<thread>.txt), ARV_UA.
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+end
+
+function init(args)
+  math.randomseed(os.time() * 7919 + tid * 104729 + math.floor(os.clock() * 1e6))
+  content = os.getenv("ARV_CONTENT_UID")
+  ack = io.open(os.getenv("ARV_ACK_DIR") .. "/ack-start-" .. tid .. ".txt", "w")
+  ack:setvbuf("full", 65536)
+  headers = {
+    ["Content-Type"] = "application/json",
+    ["User-Agent"] = os.getenv("ARV_UA"),
+  }
+end
+
+local random = math.random
+local fmt = string.format
+
+local function uuid4()
+  return fmt("%08x-%04x-4%03x-%04x-%04x%08x",
+    random(0, 0x7fffffff) * 2 + random(0, 1), random(0, 0xffff), random(0, 0xfff),
+    random(0x8000, 0xbfff), random(0, 0xffff), random(0, 0x7fffffff) * 2 + random(0, 1))
+end
+
+function request()
+  local body = '{"ar_content_unique_id":"' .. content .. '","session_id":"' .. uuid4()
+    .. '","tracking_quality":"good","video_played":true,"time_to_first_found_ms":850}'
+  return wrk.format("POST", "/api/analytics/ar-session", headers, body)
+end
+
+function response(status, hdrs, body)
+  if status == 200 then
+    local sid = body:match('"session_id":"([0-9a-f%-]+)"')
+    if sid then ack:write(sid, "\n") end
+  end
+end
