@@ -49,6 +49,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests migrations
 	$(BIN)/mypy
 
+## bench: the ingest and query benchmarks (scripts, not tests; see bench/README.md)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/query.py
+
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests migrations
 	$(BIN)/ruff format src tests migrations
