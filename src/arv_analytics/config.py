@@ -7,7 +7,6 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -206,13 +205,6 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
-
-    @property
-    def viewer_assets_origin(self) -> str | None:
-        """scheme://host[:port] of viewer_assets_url, what a CSP source list names; None when
-        the assets are served by this server itself (a path such as /assets/vendor)."""
-        parts = urlsplit(self.viewer_assets_url)
-        return f"{parts.scheme}://{parts.netloc}" if parts.scheme else None
 
     @property
     def is_sqlite(self) -> bool:
