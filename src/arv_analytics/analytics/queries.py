@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arv_analytics.analytics.sql import (
     COMPANY,
     CONTENT,
-    FIGURES,
     PROJECT,
     Level,
     Query,
@@ -18,6 +17,7 @@ from arv_analytics.analytics.sql import (
     overview_statement,
 )
 from arv_analytics.models import TRACKER_FIGURES, TRACKING_QUALITIES
+from arv_analytics.rollups.figures import FIGURES
 
 __all__ = ["COMPANY", "CONTENT", "PROJECT", "Level", "Query", "Totals", "entity", "overview"]
 

@@ -16,23 +16,16 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Select,
     and_,
-    case,
     func,
     select,
     true,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from arv_analytics.models import (
-    TRACKER_FIGURES,
-    TRACKING_QUALITIES,
     ARContent,
     ARViewSession,
     Company,
@@ -40,33 +33,12 @@ from arv_analytics.models import (
     RollupDailyVisitors,
     RollupHourly,
 )
+from arv_analytics.rollups.figures import FIGURES, session_aggregates
+from arv_analytics.sql_functions import utc_day
 
 S = ARViewSession
 R = RollupHourly
 V = RollupDailyVisitors
-FIGURES = (
-    "views", "sessions", "duration_sum", "duration_count", "video_plays",
-    *(f"q_{q}" for q in TRACKING_QUALITIES), "q_unknown",
-    *(f"{p}_{part}" for p in TRACKER_FIGURES.values() for part in ("sum", "count")),
-)  # fmt: skip
-
-
-class utc_day(FunctionElement[Any]):  # noqa: N801 - reads as SQL
-    """The UTC calendar day of a timestamp column, as each database can compute it."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(utc_day, "postgresql")
-def _utc_day_pg(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
-
-
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (see models.base.UTCDateTime).
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +71,6 @@ class Query:
     until: datetime
 
 
-def _sum_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _session_filter(q: Query, start: datetime, end: datetime | None) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = [S.created_at >= start]
     if end is not None:
@@ -117,27 +85,7 @@ def _session_filter(q: Query, start: datetime, end: datetime | None) -> ColumnEl
 
 
 def raw_figures(where: ColumnElement[bool], *, distinct_sessions: bool = False) -> Select[Any]:
-    sessions = (
-        func.count(func.distinct(S.session_id)) if distinct_sessions else func.count(S.session_id)
-    )
-    columns: list[ColumnElement[Any]] = [
-        func.count(S.id),
-        sessions,
-        func.coalesce(func.sum(S.duration_seconds), 0),
-        func.count(S.duration_seconds),
-        _sum_if(S.video_played.is_(True)),
-        *(_sum_if(S.tracking_quality == q) for q in TRACKING_QUALITIES),
-        _sum_if(S.tracking_quality.is_(None)),
-        *(
-            agg
-            for column in TRACKER_FIGURES
-            for agg in (
-                func.coalesce(func.sum(getattr(S, column)), 0),
-                func.count(getattr(S, column)),
-            )
-        ),
-    ]
-    return select(*(c.label(n) for c, n in zip(columns, FIGURES, strict=True))).where(where)
+    return select(*session_aggregates(distinct_sessions=distinct_sessions)).where(where)
 
 
 def rollup_figures(q: Query, start_hour: datetime, end_hour: datetime) -> Select[Any]:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    FunctionElement,
     String,
     and_,
     case,
@@ -27,12 +26,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from arv_analytics.models import (
-    TRACKER_FIGURES,
-    TRACKING_QUALITIES,
     ARContent,
     ARViewSession,
     RollupDailyVisitors,
@@ -41,32 +36,12 @@ from arv_analytics.models import (
     VisitorKey,
     utcnow,
 )
-from arv_analytics.models.base import UTCDateTime
+from arv_analytics.rollups.figures import FIGURES, session_aggregates
 from arv_analytics.rollups.maintain import DIMENSIONS, LEVELS
+from arv_analytics.sql_functions import utc_hour
 
 S = ARViewSession
 UTC_MIDNIGHT = time(0, 0)
-
-
-class utc_hour(FunctionElement[Any]):  # noqa: N801 - reads as SQL
-    """The start of the UTC hour of a timestamp, in the column's own storage format."""
-
-    type = UTCDateTime()
-    inherit_cache = True
-
-
-@compiles(utc_hour, "postgresql")
-def _utc_hour_pg(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date_trunc('hour', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(utc_hour, "sqlite")
-def _utc_hour_sqlite(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"(substr({compiler.process(element.clauses, **kw)}, 1, 13) || ':00:00.000000')"
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 async def _lock(session: AsyncSession) -> None:
@@ -111,32 +86,9 @@ async def _hourly(
         gone = gone.where(RollupHourly.ar_content_id.in_(content_ids))
     await session.execute(gone)
     hour = utc_hour(S.created_at)
-    rows = (
-        select(
-            S.ar_content_id, hour, S.is_bot, S.project_id, S.company_id,
-            func.count(S.id), func.count(S.session_id),
-            func.coalesce(func.sum(S.duration_seconds), 0), func.count(S.duration_seconds),
-            _count_if(S.video_played.is_(True)),
-            *(_count_if(S.tracking_quality == q) for q in TRACKING_QUALITIES),
-            _count_if(S.tracking_quality.is_(None)),
-            *(
-                agg
-                for column in TRACKER_FIGURES
-                for agg in (
-                    func.coalesce(func.sum(getattr(S, column)), 0),
-                    func.count(getattr(S, column)),
-                )
-            ),
-        )
-        .where(raw)
-        .group_by(S.ar_content_id, hour, S.is_bot, S.project_id, S.company_id)
-    )  # fmt: skip
-    columns = [
-        "ar_content_id", "hour", "is_bot", "project_id", "company_id", "views", "sessions",
-        "duration_sum", "duration_count", "video_plays",
-        *(f"q_{q}" for q in TRACKING_QUALITIES), "q_unknown",
-        *(f"{p}_{part}" for p in TRACKER_FIGURES.values() for part in ("sum", "count")),
-    ]  # fmt: skip
+    keys = (S.ar_content_id, hour, S.is_bot, S.project_id, S.company_id)
+    rows = select(*keys, *session_aggregates()).where(raw).group_by(*keys)
+    columns = ["ar_content_id", "hour", "is_bot", "project_id", "company_id", *FIGURES]
     await session.execute(insert(RollupHourly).from_select(columns, rows))
 
 
