@@ -2,7 +2,7 @@
 
 from arv_analytics.models.api_token import APIToken
 from arv_analytics.models.ar_content import ARContent
-from arv_analytics.models.ar_view_session import TRACKING_QUALITIES, ARViewSession
+from arv_analytics.models.ar_view_session import CAMERA_OUTCOMES, TRACKING_QUALITIES, ARViewSession
 from arv_analytics.models.audit_log import AuditLog
 from arv_analytics.models.base import Base, utcnow
 from arv_analytics.models.company import Company
@@ -18,6 +18,7 @@ from arv_analytics.models.rollup import (
 )
 
 __all__ = [
+    "CAMERA_OUTCOMES",
     "TRACKER_FIGURES",
     "TRACKING_QUALITIES",
     "APIToken",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from arv_analytics.models.base import Base, BigIntKey, UTCDateTime, utcnow
 
 TRACKING_QUALITIES = ("none", "poor", "fair", "good")
+CAMERA_OUTCOMES = ("granted", "denied", "dismissed", "unsupported", "error")
 
 
 class ARViewSession(Base):
@@ -31,6 +32,8 @@ class ARViewSession(Base):
         Index(None, "ar_content_id", "created_at"),
         # The all-companies overview window (and, later, retention by age).
         Index(None, "created_at"),
+        # Realtime: sessions with a start or heartbeat in the last minutes.
+        Index(None, "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
@@ -66,3 +69,17 @@ class ARViewSession(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     is_bot: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     visitor_hash: Mapped[int | None] = mapped_column(BigInteger)
+    # Where the view came from (migration 0006): the viewer URL's utm_* parameters, its short
+    # ``src`` parameter naming the printed placement, and the referrer's host. Set by the start.
+    utm_source: Mapped[str | None] = mapped_column(String(100))
+    utm_medium: Mapped[str | None] = mapped_column(String(100))
+    utm_campaign: Mapped[str | None] = mapped_column(String(100))
+    placement: Mapped[str | None] = mapped_column(String(100))
+    referrer_host: Mapped[str | None] = mapped_column(String(100))
+    # How the AR start went: the camera permission's outcome (CAMERA_OUTCOMES; the latest
+    # report wins), visible ms from opening until it was known (set once), the AR engine's
+    # start failure if any (set once), and visible ms until the video first played (set once).
+    camera_outcome: Mapped[str | None] = mapped_column(String(16))
+    camera_ms: Mapped[int | None] = mapped_column(Integer)
+    engine_error: Mapped[str | None] = mapped_column(String(100))
+    video_start_ms: Mapped[int | None] = mapped_column(Integer)
