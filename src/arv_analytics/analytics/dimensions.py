@@ -6,6 +6,7 @@ column on sessions, and its parents. Rollup rows and the raw executor both read 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -77,7 +78,7 @@ TIME_PREFIX = "time:"
 MAX_VALUE = 100  # longest stored dimension value (the widest property column)
 
 
-def property_value(row: dict[str, Any], prop: Property) -> str:
+def property_value(row: Mapping[str, Any], prop: Property) -> str:
     """A session's value for a property as rollups store it: "" for no value."""
     value = row.get(prop.column)
     return "" if value is None else str(value)[:MAX_VALUE]

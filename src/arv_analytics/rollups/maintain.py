@@ -70,18 +70,15 @@ def session_keys(row: Mapping[str, Any]) -> list[tuple[Key, Parents]]:
     bot = bool(row.get("is_bot", False))
     hour, day = hour_of(row["created_at"]), day_of(row["created_at"])
     company, project = int(row["company_id"]), int(row["project_id"])
+    values = [(p.name, property_value(row, p)) for p in PROPERTIES.values()]
     out: list[tuple[Key, Parents]] = []
     for level in ROLLUP_LEVELS:
         entity = int(row[level.session_column]) if level.session_column else 0
-        parents = (
-            company if level.depth >= 1 else 0,
-            project if level.depth >= 2 else 0,
-        )
+        parents = (company if level.depth >= 1 else 0, project if level.depth >= 2 else 0)
         out.append(((level.name, entity, "h", "", hour, "", bot), parents))
         out.append(((level.name, entity, "d", "", day, "", bot), parents))
-        for prop in PROPERTIES.values():
-            out.append(((level.name, entity, "d", prop.name, day, property_value(dict(row), prop),
-                         bot), parents))  # fmt: skip
+        for name, value in values:
+            out.append(((level.name, entity, "d", name, day, value, bot), parents))
     return out
 
 
@@ -89,35 +86,31 @@ class Changes:
     """Accumulator changes per rollup key, summed before anything is written."""
 
     def __init__(self) -> None:
-        self._rows: dict[Key, list[int]] = {}
+        self._rows: dict[Key, dict[str, int]] = {}
         self._parents: dict[Key, Parents] = {}
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
         values = contribution(row)
-        vector = [sign * values[n] for n in ACCUMULATOR_NAMES]
         for key, parents in session_keys(row):
             acc = self._rows.get(key)
             if acc is None:
-                self._rows[key] = list(vector)
+                self._rows[key] = {n: sign * v for n, v in values.items()}
                 self._parents[key] = parents
             else:
-                for i, v in enumerate(vector):
-                    acc[i] += v
+                for name, v in values.items():
+                    acc[name] = acc.get(name, 0) + sign * v
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
-        for key, vector in self._rows.items():
-            if not any(vector):
+        for key, acc in self._rows.items():
+            if not any(acc.values()):
                 continue  # an end that changed nothing this row counts
             company, project = self._parents[key]
-            out.append(
-                {
-                    **dict(zip(ROLLUP_KEYS, key, strict=True)),
-                    "company_id": company,
-                    "project_id": project,
-                    **dict(zip(ACCUMULATOR_NAMES, vector, strict=True)),
-                }
-            )
+            row = {**dict(zip(ROLLUP_KEYS, key, strict=True)), "company_id": company,
+                   "project_id": project}  # fmt: skip
+            for name in ACCUMULATOR_NAMES:
+                row[name] = acc.get(name, 0)
+            out.append(row)
         return out
 
     async def write(self, session: AsyncSession) -> None:

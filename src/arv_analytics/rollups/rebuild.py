@@ -75,57 +75,113 @@ async def rebuild_range(
     session: AsyncSession, first: date, last: date, content_ids: Sequence[int] | None = None
 ) -> None:
     """Recomputes every rollup of the UTC days first..last (optionally only the rows that
-    the given contents feed) in the caller's transaction."""
+    the given contents feed) in the caller's transaction.
+
+    Only the content level is counted from sessions (hours, then each property's days); the
+    day totals and the project, company and "all" levels are sums of content rows, which are
+    far fewer than sessions and add up exactly (every accumulator is additive)."""
     start, end = day_start(first), day_start(last) + timedelta(days=1)
     await lock(session)
     in_range = and_(S.created_at >= start, S.created_at < end)
     for level in ROLLUP_LEVELS:
         gone = delete(R).where(R.c.level == level.name, R.c.bucket >= start, R.c.bucket < end)
-        where = in_range
         if content_ids is not None and level.session_column is not None:
-            owners = _owners(level, content_ids)
-            gone = gone.where(R.c.entity_id.in_(owners))
-            where = and_(where, level.column.in_(owners))
+            gone = gone.where(R.c.entity_id.in_(_owners(level, content_ids)))
         await session.execute(gone)
-        for grain, bucket in (("h", utc_hour(S.created_at)), ("d", utc_day_start(S.created_at))):
-            await _insert_level(session, level, grain, bucket, "", None, where)
-        for prop in PROPERTIES.values():
-            value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
-            await _insert_level(session, level, "d", utc_day_start(S.created_at), prop.name,
-                                value, where)  # fmt: skip
+    content = ROLLUP_LEVELS[-1]
+    where = in_range
+    if content_ids is not None:
+        where = and_(where, S.ar_content_id.in_(list(content_ids)))
+    await _insert_content(session, "h", utc_hour(S.created_at), "", None, where)
+    for prop in PROPERTIES.values():
+        value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
+        await _insert_content(session, "d", utc_day_start(S.created_at), prop.name, value, where)
+    await _derive(session, content, content, start, end, content_ids, day_totals=True)
+    for level in reversed(ROLLUP_LEVELS[:-1]):
+        await _derive(session, content, level, start, end, content_ids, day_totals=False)
     await _visitors(session, first, last, in_range, content_ids)
 
 
-async def _insert_level(
+COUNTERS = ["company_id", "project_id", *ACCUMULATOR_NAMES]
+
+
+async def _insert_content(
     session: AsyncSession,
-    level: Level,
     grain: str,
     bucket: ColumnElement[Any],
     dimension: str,
     value: ColumnElement[Any] | None,
     where: ColumnElement[bool],
 ) -> None:
-    entity: ColumnElement[Any] = level.column if level.session_column else literal(0)
     value_expr: ColumnElement[Any] = value if value is not None else literal("", String)
-    company = func.min(S.company_id) if level.depth >= 1 else literal(0)
-    project = func.min(S.project_id) if level.depth >= 2 else literal(0)
-    groups: list[Any] = [bucket, S.is_bot]
-    if level.session_column:
-        groups.append(entity)
+    groups: list[Any] = [S.ar_content_id, bucket, S.is_bot]
     if value is not None:
         groups.append(value)
     rows = (
         select(
-            literal(level.name, String), entity, literal(grain, String),
-            literal(dimension, String), bucket, value_expr, S.is_bot, company, project,
+            literal("content", String), S.ar_content_id, literal(grain, String),
+            literal(dimension, String), bucket, value_expr, S.is_bot,
+            func.min(S.company_id), func.min(S.project_id),
             *(a.sql() for a in ACCUMULATORS),
         )
         .where(where)
         .group_by(*groups)
     )  # fmt: skip
-    columns = ["level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot",
-               "company_id", "project_id", *ACCUMULATOR_NAMES]  # fmt: skip
-    await session.execute(insert(R).from_select(columns, rows))
+    await session.execute(insert(R).from_select([*KEY_COLUMNS, *COUNTERS], rows))
+
+
+KEY_COLUMNS = ["level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot"]
+
+
+async def _derive(
+    session: AsyncSession,
+    content: Level,
+    level: Level,
+    start: datetime,
+    end: datetime,
+    content_ids: Sequence[int] | None,
+    *,
+    day_totals: bool,
+) -> None:
+    """Rows of ``level`` as sums of content rows: the content level's day totals from its
+    hours (``day_totals``), or a parent level's hours and days from content hours and days."""
+    source = and_(R.c.level == content.name, R.c.bucket >= start, R.c.bucket < end)
+    if day_totals:
+        source = and_(source, R.c.grain == "h")
+        bucket: Any = utc_day_start(R.c.bucket)
+        grain: Any = literal("d", String)
+        entity: Any = R.c.entity_id
+        if content_ids is not None:
+            source = and_(source, R.c.entity_id.in_(list(content_ids)))
+    else:
+        bucket, grain = R.c.bucket, R.c.grain
+        entity = {"all": literal(0), "company": R.c.company_id, "project": R.c.project_id}[
+            level.name
+        ]
+        if content_ids is not None and level.session_column is not None:
+            parent = R.c.company_id if level.name == "company" else R.c.project_id
+            source = and_(source, parent.in_(_owners(level, content_ids)))
+    company = R.c.company_id if level.depth >= 1 else literal(0)
+    project = R.c.project_id if level.depth >= 2 else literal(0)
+    groups = [
+        g for g in (entity, grain, R.c.dimension, bucket, R.c.value, R.c.is_bot)
+        if not _is_literal(g)
+    ]  # fmt: skip
+    rows = (
+        select(
+            literal(level.name, String), entity, grain, R.c.dimension, bucket, R.c.value,
+            R.c.is_bot, func.min(company) if level.depth >= 1 else literal(0),
+            func.min(project) if level.depth >= 2 else literal(0),
+            *(func.sum(R.c[n]) for n in ACCUMULATOR_NAMES),
+        )
+        .where(source)
+        .group_by(*groups)
+    )  # fmt: skip
+    await session.execute(insert(R).from_select([*KEY_COLUMNS, *COUNTERS], rows))
+
+
+def _is_literal(expr: Any) -> bool:
+    return getattr(expr, "__visit_name__", "") == "bindparam"
 
 
 async def _visitors(
