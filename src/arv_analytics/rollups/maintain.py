@@ -100,21 +100,27 @@ class Changes:
                 for name, v in values.items():
                     acc[name] = acc.get(name, 0) + sign * v
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The rows to add and the accumulators any of them changes. Only those columns are
+        written: a batch of starts touches a dozen of the ~100, and the others keep their
+        value (or their default of 0 in a new row)."""
         out = []
+        changed = {name for acc in self._rows.values() for name, v in acc.items() if v}
+        columns = [name for name in ACCUMULATOR_NAMES if name in changed]
         for key, acc in self._rows.items():
             if not any(acc.values()):
                 continue  # an end that changed nothing this row counts
             company, project = self._parents[key]
             row = {**dict(zip(ROLLUP_KEYS, key, strict=True)), "company_id": company,
                    "project_id": project}  # fmt: skip
-            for name in ACCUMULATOR_NAMES:
+            for name in columns:
                 row[name] = acc.get(name, 0)
             out.append(row)
-        return out
+        return out, columns
 
     async def write(self, session: AsyncSession) -> None:
-        await _add(session, rollup_stats, ROLLUP_KEYS, self.rows(), ACCUMULATOR_NAMES)
+        rows, columns = self.rows()
+        await _add(session, rollup_stats, ROLLUP_KEYS, rows, columns)
 
 
 async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
