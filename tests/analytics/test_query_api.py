@@ -69,7 +69,9 @@ def test_daily_series_has_every_day_and_equals_a_count(api: httpx.Client, histor
               "comparison": "previous_period"},
     ).json()  # fmt: skip
     days = [r["dimensions"]["time:day"] for r in body["results"]]
-    assert len(days) == 30 and days == sorted(days) and days == body["meta"]["time_labels"]
+    assert len(days) == 30
+    assert days == sorted(days)
+    assert days == body["meta"]["time_labels"]
     expected = Counter(s["created_at"].date().isoformat() for s in sessions if _in_period(s, 30))
     assert {d: r["metrics"]["views"] for d, r in zip(days, body["results"], strict=True)} == {
         d: expected.get(d, 0) for d in days
@@ -181,7 +183,8 @@ def test_company_token_sees_only_its_company(api: httpx.Client, history: Any) ->
         assert body["totals"]["views"] == sum(1 for s in sessions if s["company_id"] == mine)
         for scope in ({"company_id": other["company_id"]}, {"content_id": other["id"]}):
             r = reader.post(QUERY, json={"scope": scope})
-            assert r.status_code == 404 and r.json()["error"] == "not_found"
+            assert r.status_code == 404
+            assert r.json()["error"] == "not_found"
         r = reader.post(
             QUERY,
             json={"filters": [{"dimension": "company", "op": "is",
@@ -196,7 +199,8 @@ def test_csv_by_parameter_and_by_accept(api: httpx.Client, history: Any) -> None
         api.get(QUERY, params={"period": "90d", "dimensions": "country"},
                 headers={"Accept": "text/csv"}),
     ):  # fmt: skip
-        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(r.text)))
         assert rows[0] == ["country", "views", "unique_visitors"]
         assert sum(int(x[1]) for x in rows[1:]) == 120
@@ -204,12 +208,14 @@ def test_csv_by_parameter_and_by_accept(api: httpx.Client, history: Any) -> None
 
 def test_zip_export_has_the_series_and_every_dimension(api: httpx.Client, history: Any) -> None:
     r = api.get("/api/v1/export", params={"period": "90d"})
-    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     names = set(archive.namelist())
     assert {"time.csv", "content.csv", "country.csv", "placement.csv"} <= names
     rows = list(csv.reader(io.StringIO(archive.read("country.csv").decode())))
-    assert rows[0][0] == "country" and sum(int(x[1]) for x in rows[1:]) == 120
+    assert rows[0][0] == "country"
+    assert sum(int(x[1]) for x in rows[1:]) == 120
 
 
 def test_funnel_steps_and_conversions(api: httpx.Client, history: Any) -> None:
@@ -239,7 +245,8 @@ def test_realtime_counts_views_active_now(api: httpx.Client, public: httpx.Clien
         assert r.status_code == 200
     body = api.get("/api/v1/realtime").json()
     assert body["active_now"] == 3
-    assert len(body["per_minute"]) == 30 and sum(m["views"] for m in body["per_minute"]) == 3
+    assert len(body["per_minute"]) == 30
+    assert sum(m["views"] for m in body["per_minute"]) == 3
     scoped = api.get("/api/v1/realtime", params={"content_id": content["id"]}).json()
     assert scoped["active_now"] == 3
 
@@ -247,5 +254,6 @@ def test_realtime_counts_views_active_now(api: httpx.Client, public: httpx.Clien
 def test_schema_lists_metrics_and_dimensions(api: httpx.Client) -> None:
     body = api.get("/api/v1/schema").json()
     assert "median_duration_seconds" in body["metrics"]
-    assert "placement" in body["dimensions"] and "time:week" in body["dimensions"]
+    assert "placement" in body["dimensions"]
+    assert "time:week" in body["dimensions"]
     assert body["histograms"]["duration_seconds"]["edges"][0] == 0
