@@ -66,7 +66,7 @@ def _whole_hours(q: Query, a: datetime, b: datetime) -> bool:
 def _one_bucket(q: Query, day: datetime) -> bool:
     if q.time is None:
         return True
-    if q.time in ("hour", "hour_of_day"):
+    if q.time in ("hour", "hour_of_day", "weekday_hour"):
         return False
     last = day + DAY - timedelta(microseconds=1)
     return bucket_key(day, q.time, q.tz) == bucket_key(last, q.time, q.tz)
