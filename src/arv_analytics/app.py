@@ -15,6 +15,7 @@ from arv_analytics.analytics.setup import choose_engine
 from arv_analytics.audit.endpoints import router as audit_router
 from arv_analytics.catalog.endpoints import router as catalog_router
 from arv_analytics.config import Settings, get_settings
+from arv_analytics.dashboard.endpoints import router as dashboard_router
 from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers, responses
 from arv_analytics.ingest.buffer import WriteBuffer
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(query_router)
     app.include_router(catalog_router)
     app.include_router(web_router)
+    app.include_router(dashboard_router)
     app.mount("/static", static_files(), name="static")
     app.add_middleware(TrackingCORS)
     app.include_router(tokens_router)

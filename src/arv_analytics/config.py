@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="Base URL of MindAR and three.js for the viewer: an http(s) URL or a path "
         "such as /assets/vendor (the local copy installed by `make vendor`).",
     )
+    dashboard_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="How long a dashboard sign-in lasts before the token is asked again.",
+    )
     heartbeat_seconds: int = Field(
         default=15,
         ge=1,

@@ -7,6 +7,7 @@ from arv_analytics.models.audit_log import AuditLog
 from arv_analytics.models.base import Base, utcnow
 from arv_analytics.models.company import Company
 from arv_analytics.models.daily_salt import DailySalt
+from arv_analytics.models.dashboard_session import DashboardSession
 from arv_analytics.models.job_run import JobRun
 from arv_analytics.models.project import Project
 from arv_analytics.models.rollup import (
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "Company",
     "DailySalt",
+    "DashboardSession",
     "JobRun",
     "Project",
     "RollupDailyVisitors",

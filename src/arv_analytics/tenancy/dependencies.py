@@ -2,6 +2,9 @@
 
 Three kinds of route exist (docs/security.md): public (tracking, health, docs), readable by
 admin and company tokens with data scoped to the token's company, and admin-only.
+
+The dashboard's pages call the same API from the browser with their session cookie instead
+of a bearer token; such a call must also carry the session's CSRF token in ``X-ARV-CSRF``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from arv_analytics.config import Settings
+from arv_analytics.dashboard.service import COOKIE, principal_from_cookie
 from arv_analytics.db import SessionDep
 from arv_analytics.errors import Forbidden
 from arv_analytics.tenancy.service import Principal, authenticate
@@ -26,6 +30,10 @@ async def current_principal(
 ) -> Principal:
     settings: Settings = request.app.state.settings
     token = credentials.credentials if credentials else None
+    if token is None and COOKIE in request.cookies:
+        return await principal_from_cookie(
+            session, request.cookies[COOKIE], request.headers.get("x-arv-csrf")
+        )
     return await authenticate(session, token, settings.admin_token)
 
 

@@ -1,4 +1,4 @@
-"""Where the viewer's browser libraries come from: a CDN, or the local copy under web/vendor.
+"""Where the browser libraries come from: a CDN, or the local copy under web/vendor.
 
 Both are addressed as ``<base>/<package>@<version>/<file>``, the layout of the npm CDNs, so
 ``ARV_VIEWER_ASSETS_URL`` can point at jsDelivr, any mirror of it, or this app's own
@@ -14,7 +14,8 @@ from pathlib import Path
 # Pinned together: mind-ar 1.2.5's three.js build imports `sRGBEncoding`, which three.js
 # removed in r162, and "three/addons/…", which needs an import map. web/vendor/package.json
 # pins the same versions (a test checks that they agree).
-PACKAGES = {"mind-ar": "1.2.5", "three": "0.158.0"}
+# Chart.js (MIT) draws the dashboard's charts; the dashboard always loads it from this server.
+PACKAGES = {"chart.js": "4.5.1", "mind-ar": "1.2.5", "three": "0.158.0"}
 
 MINDAR_THREE = "mind-ar@{mind-ar}/dist/mindar-image-three.prod.js"
 THREE_MODULE = "three@{three}/build/three.module.js"
@@ -25,6 +26,7 @@ THREE_ADDONS = "three@{three}/examples/jsm/"
 VENDOR_ROOT = Path(__file__).resolve().parents[3] / "web" / "vendor"
 VENDOR_MODULES = VENDOR_ROOT / "node_modules"
 LOCAL_PREFIX = "/assets/vendor"
+CHART_JS = f"{LOCAL_PREFIX}/chart.js@{PACKAGES['chart.js']}/dist/chart.umd.min.js"
 
 
 def _path(template: str) -> str:
