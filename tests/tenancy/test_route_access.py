@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 
 from arv_analytics.app import create_app
 from arv_analytics.config import Settings
+from tests.dashboard.support import cookie_client, sign_in
 from tests.support import ADMIN_TOKEN, client, make_content
 
 # --- the classification: every route is in exactly one table ------------------------------
@@ -93,6 +94,21 @@ UNDOCUMENTED_PUBLIC = {
     "/ar/{unique_id}",
     "/static",
     "/assets/vendor/{spec}/{path:path}",  # the viewer's local MindAR/three.js (make vendor)
+    # The dashboard's sign-in page and its two forms: public, each form CSRF-protected
+    # (tests/dashboard/test_sessions.py).
+    "/dashboard",
+    "/dashboard/sign-in",
+    "/dashboard/sign-out",
+}
+
+# The dashboard's pages (HTML, outside the OpenAPI document): they need a dashboard session,
+# made by signing in with a token. Without one they send the browser to sign in; a company
+# session gets 404 for another company's ids; the overview is for admin sessions only.
+DASHBOARD_PAGES = {
+    "/dashboard/overview",
+    "/dashboard/companies/{company_id}",
+    "/dashboard/projects/{project_id}",
+    "/dashboard/content/{content_id}",
 }
 
 # Path and query parameters the walker fills with company A's ids.
@@ -148,7 +164,7 @@ def test_every_undocumented_route_is_listed_as_public() -> None:
         if isinstance(route, APIRoute) and route.include_in_schema:
             continue
         assert isinstance(route, Route | Mount), route
-        assert context.path in UNDOCUMENTED_PUBLIC, (
+        assert context.path in UNDOCUMENTED_PUBLIC | DASHBOARD_PAGES, (
             f"{context.path} is not in the OpenAPI document; if it is public, add it to "
             "UNDOCUMENTED_PUBLIC, otherwise document it and classify it"
         )
@@ -309,6 +325,27 @@ def test_route_access(
     if own.headers["content-type"].startswith("application/json"):  # not the ZIP export
         assert _company_ids_in(own.json()) <= {world.a["company_id"]}, op
     assert call(ADMIN_TOKEN).status_code == 200, f"{op} with an admin token"
+
+
+@pytest.mark.parametrize("path", sorted(DASHBOARD_PAGES))
+def test_dashboard_page_access(api: httpx.Client, public: httpx.Client, path: str) -> None:
+    world = _make_world(api, public)
+    base = str(api.base_url)
+    url = _url(path, world.a)
+    with cookie_client(base) as nobody:
+        r = nobody.get(url)
+        assert r.status_code == 303, f"{path} without a session: {r.status_code}"
+        assert r.headers["location"].startswith("/dashboard?next=")
+        # A bearer token is not a dashboard session: pages ask for a sign-in.
+        assert (
+            nobody.get(url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 303
+        )
+    expected = {"admin": 200, "A": 404 if path == "/dashboard/overview" else 200, "B": 404}
+    for who, token in (("admin", ADMIN_TOKEN), ("A", world.token_a), ("B", world.token_b)):
+        with cookie_client(base) as web:
+            assert sign_in(web, token).status_code == 303
+            r = web.get(url)
+            assert r.status_code == expected[who], f"{path} with {who}'s session: {r.status_code}"
 
 
 def _first_param(path: str) -> str:
