@@ -23,15 +23,16 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## run: migrate the SQLite database, load demo data once, serve on http://$(HOST):$(PORT)
-run: $(VENV)/.installed
+## run: migrate the SQLite database, load demo data once, serve on http://$(HOST):$(PORT);
+## with npm present, first install the dashboard's Chart.js (and the viewer's libraries) locally
+run: $(VENV)/.installed $(if $(shell command -v npm),vendor)
 	$(BIN)/arv-analytics db upgrade
 	$(BIN)/arv-analytics demo
 	$(if $(LOCAL_ASSETS),ARV_VIEWER_ASSETS_URL="$${ARV_VIEWER_ASSETS_URL:-$(LOCAL_ASSETS)}") \
 	  $(BIN)/arv-analytics serve --host $(HOST) --port $(PORT)
 
-## vendor: install the viewer's MindAR and three.js from npm into web/vendor (for the browser
-## tests and an offline viewer); --ignore-scripts: only the prebuilt dist files are used
+## vendor: install the dashboard's Chart.js and the viewer's MindAR and three.js from npm into
+## web/vendor (served by the app: no CDN); --ignore-scripts: only the prebuilt dist files are used
 vendor: $(VENDOR)/node_modules/.installed
 
 $(VENDOR)/node_modules/.installed: $(VENDOR)/package.json $(VENDOR)/package-lock.json

@@ -128,6 +128,7 @@ def _banner(
             "admin token: made on first start and shown then; "
             "make another with `arv-analytics token create --admin`"
         )
+    say(f"dashboard:   {base}/dashboard  (sign in with the admin token or a company token)")
     say(f"API docs:    {base}/docs")
     if viewer_id:
         say(f"AR viewer:   {base}/ar/{viewer_id}  (assets: {settings.viewer_assets_url})")

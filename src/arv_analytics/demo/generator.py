@@ -172,6 +172,22 @@ COLUMNS = (
     "target_losses",
     "created_at",
     "updated_at",
+    "utm_source",
+    "placement",
+    "camera_outcome",
+    "camera_ms",
+    "video_start_ms",
+)
+# Where demo views come from: the printed placement (the viewer URL's src) and utm_source.
+PLACEMENTS = (("poster-a1", 40), ("bus-stop", 25), ("flyer", 15), ("shop-window", 10), (None, 10))
+SOURCES = (("qr", 70), ("instagram", 12), ("newsletter", 8), (None, 10))
+# Views that never found their target: why (the camera's outcome) and how often.
+CAMERA_FAILURES = (
+    ("granted", 35),
+    ("denied", 40),
+    ("dismissed", 10),
+    ("unsupported", 5),
+    ("error", 10),
 )
 NO_END_SHARE = 0.06  # views whose tab died before the first heartbeat
 SESSIONS_PER_VISITOR = 1.25
@@ -256,6 +272,14 @@ def chunks(
         )
         found = has_end & (quality != len(QUALITIES) - 1)
         played = rng.random(n) < q_play[quality]
+        # Finding the target needs the camera; views that never found it also include the
+        # ones whose camera was refused or failed.
+        failure = rng.choice(len(CAMERA_FAILURES), size=n, p=_p([c[1] for c in CAMERA_FAILURES]))
+        camera = np.where(found, 0, failure)
+        camera_ms = np.rint(rng.lognormal(np.log(900), 0.5, n))
+        video_ms = search_ms + np.rint(rng.lognormal(np.log(600), 0.4, n))
+        placement = rng.choice(len(PLACEMENTS), size=n, p=_p([x[1] for x in PLACEMENTS]))
+        source = rng.choice(len(SOURCES), size=n, p=_p([x[1] for x in SOURCES]))
         # A visitor is a person on a day at a company: a pool smaller than the views, so some
         # come back; the mix stands in for the keyed daily hash the server computes.
         person = rng.integers(0, visitors_per_day, size=n).astype(np.uint64)
@@ -301,4 +325,12 @@ def chunks(
             ],
             "created_at": [d.replace(tzinfo=UTC) for d in created_dt],
             "updated_at": [d.replace(tzinfo=UTC) for d in updated_dt],
+            "utm_source": [SOURCES[i][0] for i in source.tolist()],
+            "placement": [PLACEMENTS[i][0] for i in placement.tolist()],
+            "camera_outcome": [CAMERA_FAILURES[i][0] for i in camera.tolist()],
+            "camera_ms": [int(x) for x in camera_ms.tolist()],
+            "video_start_ms": [
+                int(ms) if p else None
+                for ms, p in zip(video_ms.tolist(), played.tolist(), strict=True)
+            ],
         }

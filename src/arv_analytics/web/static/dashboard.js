@@ -208,11 +208,16 @@
       tr.dataset.step = step.step;
       const bar = bars(step.views, start);
       cells(tr, [names[step.step] || step.step, bar, fmt.rate(step.conversion_from_previous),
-        step.step === "opened" ? "–" : `−${nf.format(step.drop_off)}`, fmt.ms(step.median_ms)]);
+        dropOff(step), fmt.ms(step.median_ms)]);
       tr.cells[1].prepend(document.createTextNode(fmt.count(step.views)));
       tr.cells[1].dataset.value = String(step.views);
       body.append(tr);
     }
+  }
+  function dropOff(step) {
+    // More views can reach a step than the one before when older viewers did not report it.
+    if (step.step === "opened" || !step.drop_off) return "–";
+    return step.drop_off > 0 ? `−${nf.format(step.drop_off)}` : `+${nf.format(-step.drop_off)}`;
   }
   function bars(value, max) {
     const bar = document.createElement("span");
