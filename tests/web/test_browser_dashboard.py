@@ -5,6 +5,7 @@ each page at 1280 px and 375 px go to test-artifacts/."""
 from __future__ import annotations
 
 import asyncio
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +224,53 @@ def test_period_breakdown_click_chips_and_back_button(dash: Dash, watched: Watch
     wait_reload(page, page.go_back)
     assert parse_qs(urlsplit(page.url).query)["f"] == [f"device_type:is:{value}"]
     assert page.locator(".chip").count() == 1
+    assert watched.errors == []
+
+
+def test_exports_sorting_and_show_all(dash: Dash, watched: Watched) -> None:
+    page = watched.page
+    sign_in(page, dash.url, ADMIN_TOKEN)
+    loaded(page)
+    assert parse_qs(urlsplit(page.url).query)["tz"] == ["UTC"]  # the zone is in every link
+    with page.expect_download() as zipped:
+        page.click("#export-zip")
+    path = zipped.value.path()
+    with zipfile.ZipFile(path) as archive:
+        assert {"time.csv", "country.csv", "placement.csv"} <= set(archive.namelist())
+    panel = page.locator('section[data-dimension="country"]')
+    with page.expect_download() as csv_file:
+        panel.locator("button.csv").click()
+    lines = Path(csv_file.value.path()).read_text().splitlines()
+    assert lines[0].startswith("country")
+    assert len(lines) > 2
+    # "Show all" lists every city, not only the first ten.
+    cities = page.locator('section[data-dimension="city"]')
+    assert cities.locator("tbody tr").count() == 10
+    cities.locator("button.show-all").click()
+    expect(cities.locator("tbody tr")).not_to_have_count(10)
+    with client(dash.url) as api:
+        total = api.post(
+            "/api/v1/query", json={"dimensions": ["city"], "timezone": "UTC", "limit": 1}
+        ).json()["meta"]["total_rows"]
+    expect(cities.locator("tbody tr")).to_have_count(total)
+    # Sorting by a column reorders the rows (views descending, then ascending).
+    views = panel.locator("th").nth(1)
+    views.click()
+    values = [
+        int(v)
+        for v in panel.locator("tbody td:nth-child(2)").evaluate_all(
+            "(cells) => cells.map((c) => c.dataset.sort)"
+        )
+    ]
+    assert values == sorted(values, reverse=True)
+    views.click()
+    values = [
+        int(v)
+        for v in panel.locator("tbody td:nth-child(2)").evaluate_all(
+            "(cells) => cells.map((c) => c.dataset.sort)"
+        )
+    ]
+    assert values == sorted(values)
     assert watched.errors == []
 
 

@@ -70,16 +70,21 @@
     if (parts.length < 3) return null;
     return { dimension: parts[0], op: parts[1], values: [parts.slice(2).join(":")] };
   }
-  function writeState(state) {
+  function navigate(state) {
+    writeState(state);
+    load();
+  }
+  function writeState(state, replace = false) {
     const p = new URLSearchParams();
     if (state.period !== "30d") p.set("period", state.period);
     if (state.period === "custom") { p.set("from", state.from); p.set("to", state.to); }
-    if (state.timezone !== browserZone) p.set("tz", state.timezone);
+    // Always named: the same link opened in another zone must show the same numbers.
+    p.set("tz", state.timezone);
     if (state.comparison !== "previous_period") p.set("compare", state.comparison);
     for (const f of state.filters) p.append("f", `${f.dimension}:${f.op}:${f.values[0]}`);
-    const query = p.toString();
-    history.pushState(null, "", location.pathname + (query ? `?${query}` : ""));
-    load();
+    const url = `${location.pathname}?${p}`;
+    if (replace) history.replaceState(null, "", url);
+    else history.pushState(null, "", url);
   }
 
   // --- the API ----------------------------------------------------------------------------
@@ -379,7 +384,7 @@
       const chip = button(`${f.dimension.replace("_", " ")} ${f.op === "is" ? "is" : f.op.replace("_", " ")} ${name} ✕`, () => {
         const next = readState();
         next.filters.splice(i, 1);
-        writeState(next);
+        navigate(next);
       });
       chip.className = "chip";
       chip.title = "Remove this filter";
@@ -390,7 +395,7 @@
     const state = readState();
     state.filters = state.filters.filter((f) => f.dimension !== dimension);
     state.filters.push({ dimension, op: "is", values: [value] });
-    writeState(state);
+    navigate(state);
   }
 
   // --- loading ----------------------------------------------------------------------------
@@ -483,24 +488,32 @@
       $("to").value = $("to").value || today();
       return; // wait for Apply
     }
-    writeState(state);
+    navigate(state);
   });
   $("apply-dates").addEventListener("click", () => {
     const state = readState();
     if (!$("from").value || !$("to").value) { setStatus("Pick both dates.", true); return; }
     Object.assign(state, { period: "custom", from: $("from").value, to: $("to").value });
-    writeState(state);
+    navigate(state);
   });
-  $("timezone").addEventListener("change", () => writeState({ ...readState(), timezone: $("timezone").value }));
-  $("comparison").addEventListener("change", () => writeState({ ...readState(), comparison: $("comparison").value }));
+  $("timezone").addEventListener("change", () => navigate({ ...readState(), timezone: $("timezone").value }));
+  $("comparison").addEventListener("change", () => navigate({ ...readState(), comparison: $("comparison").value }));
   $("export-zip").addEventListener("click", () => {
     download(`/api/v1/export?${scopeParams(readState())}`, {}, "arv-export.zip")
       .catch((e) => setStatus(e.message, true));
   });
   const switcher = $("company-switch");
-  if (switcher) switcher.addEventListener("change", () => location.assign(switcher.value + location.search));
+  if (switcher) {
+    // Period, zone and comparison carry over to the other company; its filters would not fit.
+    switcher.addEventListener("change", () => {
+      const p = new URLSearchParams(location.search);
+      p.delete("f");
+      location.assign(`${switcher.value}?${p}`);
+    });
+  }
   window.addEventListener("popstate", load);
 
+  if (!new URLSearchParams(location.search).has("tz")) writeState(readState(), true);
   load();
   realtime();
   setInterval(realtime, 10000);
