@@ -301,6 +301,22 @@ def test_exports_sorting_and_show_all(dash: Dash, watched: Watched) -> None:
     assert watched.errors == []
 
 
+def test_a_company_without_views_says_what_to_do(dash: Dash, watched: Watched) -> None:
+    with client(dash.url) as api:
+        company = api.post("/api/companies", json={"name": "Brand new"}).json()
+    page = watched.page
+    sign_in(page, dash.url, ADMIN_TOKEN)
+    page.goto(f"{dash.url}/dashboard/companies/{company['id']}")
+    loaded(page)
+    assert page.inner_text('#headline [data-metric="views"] .num') == "0"
+    assert page.inner_text('#headline [data-metric="video_play_rate"] .num') == "–"
+    expect(page.locator("#series-empty")).to_contain_text("embed the tracker")
+    expect(page.locator('section[data-dimension="country"] tr.empty')).to_contain_text(
+        "No views yet"
+    )
+    assert watched.errors == []
+
+
 def test_a_company_session_cannot_reach_another_company(dash: Dash, watched: Watched) -> None:
     page = watched.page
     sign_in(page, dash.url, dash.company_token)
