@@ -222,6 +222,20 @@ def test_period_breakdown_click_chips_and_back_button(dash: Dash, watched: Watch
     # "Viewing now" asks again every 10 s, without reloading the page.
     with page.expect_request("**/api/v1/realtime*", timeout=15_000):
         pass
+    # Comparison: off hides the changes; the year before is the API's comparison_totals.
+    wait_reload(page, lambda: page.select_option("#comparison", "off"))
+    assert parse_qs(urlsplit(page.url).query)["compare"] == ["off"]
+    assert page.inner_text('#headline [data-metric="views"] .chg') == ""
+    wait_reload(page, lambda: page.select_option("#comparison", "year_over_year"))
+    with client(dash.url) as api:
+        answer = api.post(
+            "/api/v1/query",
+            json={**filtered, "timezone": "UTC", "comparison": "year_over_year"},
+        ).json()
+    # The demo data spans 60 days: a year earlier there is nothing, and the page says so.
+    assert answer["comparison_totals"]["views"] == 0
+    assert page.inner_text('#headline [data-metric="views"] .chg') == "no earlier data"
+    wait_reload(page, lambda: page.select_option("#comparison", "previous_period"))
     # A copied link opens the same view in another tab.
     other = watched.context.new_page()
     other.goto(page.url)
