@@ -41,6 +41,7 @@ PHONE_UA = (
 )
 TABLES = (
     "audit_log",
+    "ar_diagnostics_daily",
     "rollup_hourly",
     "rollup_hourly_dims",
     "rollup_daily_visitors",

@@ -58,6 +58,8 @@ class Metrics(Window):
 class Overview(Metrics):
     total_views: int
     active_content: int = Field(description="Active AR content (with active project and company)")
+    active_companies: int = Field(description="Active companies (a company token: 1 or 0)")
+    active_projects: int = Field(description="Active projects of active companies")
 
 
 class _Entity(Metrics):

@@ -14,6 +14,7 @@ from arv_analytics.analytics.schemas import (
     Overview,
     ProjectAnalytics,
 )
+from arv_analytics.catalog import repository as catalog
 from arv_analytics.errors import NotFound
 from arv_analytics.models import utcnow
 from arv_analytics.tenancy.service import Principal
@@ -64,9 +65,12 @@ async def overview(
     since, until = window(days)
     q = queries.Query(None, None, principal.company_id, include_bots, since, until)
     totals, active = await queries.overview(session, q, rollups=rollups)
+    companies, projects = await catalog.active_counts(session, principal.company_id)
     return Overview(
         total_views=totals.views,
         active_content=active,
+        active_companies=companies,
+        active_projects=projects,
         **_metrics(totals, days, since, until, include_bots),
     )
 

@@ -55,8 +55,11 @@ class StartEvent(_Event):
         }
     )
 
-    portrait_id: ContentId | None = Field(
-        default=None, description="The original platform's name for ar_content.id"
+    # The original platform's viewers send the content's unique_id here; other clients its id.
+    portrait_id: ContentId | uuid.UUID | None = Field(
+        default=None,
+        description="The original platform's name for the content: ar_content.id, or "
+        "ar_content.unique_id (a UUID string), as its viewers send it",
     )
     ar_content_id: ContentId | None = None
     ar_content_unique_id: uuid.UUID | None = Field(
@@ -86,17 +89,36 @@ class StartEvent(_Event):
 
     @property
     def content_id(self) -> int | None:
-        return self.ar_content_id if self.ar_content_id is not None else self.portrait_id
+        if self.ar_content_id is not None:
+            return self.ar_content_id
+        return self.portrait_id if isinstance(self.portrait_id, int) else None
+
+    @property
+    def unique_id(self) -> uuid.UUID | None:
+        if self.ar_content_unique_id is not None:
+            return self.ar_content_unique_id
+        return self.portrait_id if isinstance(self.portrait_id, uuid.UUID) else None
 
 
-class EndEvent(_Event):
-    """A heartbeat or the final end of a view: the same call, idempotent."""
+DurationSeconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 
-    duration_seconds: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] = Field(
-        description="Visible seconds so far; the stored value only grows"
+
+class EndReport(_Event):
+    """What an end may change; the duration optional (the original platform's update)."""
+
+    duration_seconds: DurationSeconds | None = Field(
+        default=None, description="Visible seconds so far; the stored value only grows"
     )
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool | None = None
+
+
+class EndEvent(EndReport):
+    """A heartbeat or the final end of a view: the same call, idempotent."""
+
+    duration_seconds: DurationSeconds = Field(
+        description="Visible seconds so far; the stored value only grows"
+    )
 
 
 class StartResponse(BaseModel):
