@@ -88,7 +88,7 @@ def test_portrait_id_agreeing_with_the_other_ids_is_tracked(
     assert len(sessions(db)) == 1
 
 
-@pytest.mark.parametrize("value", ["not-a-uuid", str(7), True, -1, 1.5, ""])
+@pytest.mark.parametrize("value", ["not-a-uuid", str(7), True, -1, 1.5, "", 10**400, 2**53])
 def test_portrait_id_neither_an_id_nor_a_uuid_is_422(
     api: httpx.Client, public: httpx.Client, db: Engine, value: object
 ) -> None:

@@ -5,9 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
 
-from arv_analytics.params import JSON_INTEGER, IdValue
+from arv_analytics.params import JSON_INTEGER, MAX_ID, IdValue
 
 TrackingQuality = Literal["none", "poor", "fair", "good"]
 MAX_USER_AGENT = 2048
@@ -17,6 +25,37 @@ ContentId = IdValue
 Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400, allow_inf_nan=False)]
 Millis = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400_000, allow_inf_nan=False)]
 Losses = Annotated[int, Field(ge=0, le=100_000), JSON_INTEGER]
+
+
+def _portrait_id(value: object) -> int | uuid.UUID:
+    # One rule and one message rather than a union's two (its errors name each member).
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if 1 <= value <= MAX_ID:
+            return value
+    elif isinstance(value, float) and value.is_integer() and 1 <= value <= MAX_ID:
+        return int(value)
+    raise ValueError(f"must be an id (a JSON integer 1–{MAX_ID}) or a unique_id (a UUID string)")
+
+
+PortraitId = Annotated[
+    int | uuid.UUID,
+    PlainValidator(_portrait_id),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                {"type": "string", "format": "uuid"},
+            ]
+        }
+    ),
+]
 
 
 class TrackerFigures(BaseModel):
@@ -56,7 +95,7 @@ class StartEvent(_Event):
     )
 
     # The original platform's viewers send the content's unique_id here; other clients its id.
-    portrait_id: ContentId | uuid.UUID | None = Field(
+    portrait_id: PortraitId | None = Field(
         default=None,
         description="The original platform's name for the content: ar_content.id, or "
         "ar_content.unique_id (a UUID string), as its viewers send it",
