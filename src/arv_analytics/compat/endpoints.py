@@ -8,11 +8,9 @@ ingest/cors.py lists these paths); reads need the same bearer tokens as the cano
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Query, Request
-
-from arv_analytics.analytics import service as analytics
+from arv_analytics.analytics import endpoints as canonical
 from arv_analytics.analytics.schemas import CompanyAnalytics, ContentAnalytics, Overview
 from arv_analytics.compat import service
 from arv_analytics.compat.schemas import (
@@ -33,8 +31,6 @@ from arv_analytics.ingest.bots import BotRules
 from arv_analytics.ingest.schemas import EndResponse
 from arv_analytics.ingest.service import Ingest
 from arv_analytics.models import utcnow
-from arv_analytics.params import IdPath
-from arv_analytics.tenancy.dependencies import ReaderDep
 
 tracking = APIRouter(tags=[TAG])
 reads = APIRouter(prefix="/api/analytics", tags=[TAG])
@@ -156,89 +152,24 @@ async def diagnostic(request: Request, session: SessionDep) -> DiagnosticRecorde
 
 # --- reads: the original admin pages' aliases of the canonical analytics routes ------------
 
-# Declared here rather than imported: the canonical endpoints module is being reworked, and
-# these aliases must keep taking exactly what the canonical routes take.
-Days = Annotated[
-    int | None,
-    Query(ge=1, le=366, description="Window length in days (default ARV_WINDOW_DAYS)"),
-]
-IncludeBots = Annotated[
-    bool, Query(description="Count sessions flagged as bots (excluded by default)")
-]
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-@reads.get(
-    "/summary",
-    response_model=Overview,
-    responses=responses(401, 422),
-    summary="Original platform: overview",
-    description=KEPT + "`GET /api/analytics/overview` (the same answer).",
-)
-async def summary(
-    request: Request,
-    session: SessionDep,
-    principal: ReaderDep,
-    days: Days = None,
-    include_bots: IncludeBots = False,
-) -> Overview:
-    s = _settings(request)
-    return await analytics.overview(
-        session, principal, days or s.window_days, include_bots, rollups=s.uses_rollups
-    )
-
-
-@reads.get(
-    "/company/{company_id}",
-    response_model=CompanyAnalytics,
-    responses=responses(401, 404, 422),
-    summary="Original platform: one company",
-    description=KEPT + "`GET /api/analytics/companies/{company_id}` (the same answer).",
-)
-async def company(
-    company_id: IdPath,
-    request: Request,
-    session: SessionDep,
-    principal: ReaderDep,
-    days: Days = None,
-    include_bots: IncludeBots = False,
-) -> CompanyAnalytics:
-    s = _settings(request)
-    return await analytics.company(
-        session,
-        principal,
-        company_id,
-        days or s.window_days,
-        include_bots,
-        rollups=s.uses_rollups,
-    )
-
-
-@reads.get(
-    "/content/{content_id}",
-    response_model=ContentAnalytics,
-    responses=responses(401, 404, 422),
-    summary="Original platform: one AR content",
-    description=KEPT + "`GET /api/analytics/ar-content/{content_id}` (the same answer).",
-)
-async def content(
-    content_id: IdPath,
-    request: Request,
-    session: SessionDep,
-    principal: ReaderDep,
-    days: Days = None,
-    include_bots: IncludeBots = False,
-) -> ContentAnalytics:
-    s = _settings(request)
-    return await analytics.content(
-        session,
-        principal,
-        content_id,
-        days or s.window_days,
-        include_bots,
-        rollups=s.uses_rollups,
+# The aliases are served by the canonical handlers themselves, so they take exactly the same
+# parameters and tokens and give exactly the same answers, whatever the engine behind them.
+_ALIASES = (
+    ("/summary", canonical.overview, Overview, responses(401, 422), "overview",
+     "GET /api/analytics/overview"),
+    ("/company/{company_id}", canonical.company, CompanyAnalytics, responses(401, 404, 422),
+     "one company", "GET /api/analytics/companies/{company_id}"),
+    ("/content/{content_id}", canonical.content, ContentAnalytics, responses(401, 404, 422),
+     "one AR content", "GET /api/analytics/ar-content/{content_id}"),
+)  # fmt: skip
+for path, handler, model, errors, what, target in _ALIASES:
+    reads.add_api_route(
+        path,
+        handler,
+        methods=["GET"],
+        response_model=model,
+        responses=errors,
+        summary=f"Original platform: {what}",
+        description=KEPT + f"`{target}` (the same answer).",
+        operation_id=f"original_{handler.__name__}",
     )
