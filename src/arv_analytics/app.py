@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from arv_analytics import __version__
 from arv_analytics.analytics.endpoints import router as analytics_router
+from arv_analytics.analytics.query_endpoints import router as query_router
+from arv_analytics.analytics.setup import choose_engine
 from arv_analytics.audit.endpoints import router as audit_router
 from arv_analytics.catalog.endpoints import router as catalog_router
 from arv_analytics.compat.endpoints import reads as compat_reads
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             scheduler.start()
         # Made here, not at import: its storage belongs to this process's event loop.
         app.state.tracking_limiter = TrackingLimiter(settings)
+        app.state.analytics = await choose_engine(settings, maker)
         try:
             yield
         finally:
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(analytics_router)
     app.include_router(compat_reads)
+    app.include_router(query_router)
     app.include_router(catalog_router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")

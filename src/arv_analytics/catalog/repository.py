@@ -64,23 +64,3 @@ async def unique_id_taken(session: AsyncSession, unique_id: uuid.UUID) -> bool:
     stmt = select(ARContent.id).where(ARContent.unique_id == unique_id).limit(1)
     return (await session.execute(stmt)).first() is not None
 
-
-async def active_counts(session: AsyncSession, company_id: int | None) -> tuple[int, int]:
-    """Active companies and active projects (of active companies), in one company or all.
-
-    "Active" as for active content: a project of a deactivated company is not active.
-    """
-    companies = select(func.count()).select_from(Company).where(Company.is_active)
-    projects = (
-        select(func.count())
-        .select_from(Project)
-        .join(Company, Company.id == Project.company_id)
-        .where(Project.is_active, Company.is_active)
-    )
-    if company_id is not None:
-        companies = companies.where(Company.id == company_id)
-        projects = projects.where(Project.company_id == company_id)
-    row = (
-        await session.execute(select(companies.scalar_subquery(), projects.scalar_subquery()))
-    ).one()
-    return int(row[0]), int(row[1])

@@ -1,7 +1,7 @@
 """The original platform's AR diagnostics, kept as daily counts (see models/ar_diagnostic.py).
 
-Revision ID: 0007_compat
-Revises: 0006
+Revision ID: 0008_compat
+Revises: 0007
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_compat"
-down_revision: str | None = "0006"
+revision: str = "0008_compat"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
