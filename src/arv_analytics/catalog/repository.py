@@ -63,4 +63,3 @@ async def add(session: AsyncSession, row: M) -> M:
 async def unique_id_taken(session: AsyncSession, unique_id: uuid.UUID) -> bool:
     stmt = select(ARContent.id).where(ARContent.unique_id == unique_id).limit(1)
     return (await session.execute(stmt)).first() is not None
-
