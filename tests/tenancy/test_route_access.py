@@ -36,6 +36,12 @@ PUBLIC = {
     ("POST", "/api/analytics/ar-session"),
     ("POST", "/api/analytics/ar-session/{session_id}/end"),
     ("GET", "/ar/{unique_id}"),  # the AR viewer page
+    # The original platform's tracking paths (compat/), public like the two above.
+    ("POST", "/api/analytics/mobile/sessions"),
+    ("POST", "/api/analytics/mobile/analytics"),
+    ("POST", "/api/mobile/sessions"),
+    ("POST", "/api/mobile/analytics"),
+    ("POST", "/api/analytics/ar-diagnostic"),
 }
 
 # Reads for admin and company tokens. A company token sees only its own company: another
@@ -45,6 +51,10 @@ COMPANY_SCOPED = {
     ("GET", "/api/analytics/companies/{company_id}"),
     ("GET", "/api/analytics/projects/{project_id}"),
     ("GET", "/api/analytics/ar-content/{content_id}"),
+    # The original platform's read paths (compat/): aliases of the four above.
+    ("GET", "/api/analytics/summary"),
+    ("GET", "/api/analytics/company/{company_id}"),
+    ("GET", "/api/analytics/content/{content_id}"),
     ("GET", "/api/companies"),
     ("GET", "/api/companies/{company_id}"),
     ("GET", "/api/projects"),
