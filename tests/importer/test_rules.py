@@ -4,7 +4,7 @@ varchar session ids, out-of-range durations, duplicates out of id order, content
 
 Each test runs with a SQLite and a PostgreSQL target; the source is always PostgreSQL, as the
 original platform's is. The analytics are checked against SQL run on the original data under
-the documented rules (docs/operations.md, "Importing history").
+the documented rules (docs/import.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ One definition, used by the tracking schemas and enrichment (live starts and end
 vocabularies of ``tracking_quality`` and ``device_type``, what a duration may be and how it is
 clamped, and how device, browser, OS and the bot flag follow from the user agent and address.
 The live path refuses a bad client value with a 422; the importer, which cannot ask the client
-again, applies the same definition and reports what it changed (see docs/operations.md).
+again, applies the same definition and reports what it changed (see docs/import.md).
 """
 
 from __future__ import annotations
