@@ -65,9 +65,8 @@ SEED_COLUMNS = (
 )  # fmt: skip
 IMPORT_NAMESPACE = uuid.UUID("6f1c1f53-5a0e-4d3b-9f7e-2b8f6c1e4a10")
 BATCH = 1_000
-NO_ID = 2**63  # rows without an original id sort after every row with one
-Key = tuple[int, int, int]
-STORED: Key = (-1, 0, 0)  # no row's key: marks a session whose winning row was taken
+NO_ID = 2**63 - 1  # rows without an original id sort after every row with one
+STORED = -1  # no row's key: marks a session whose winning row was taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,34 +291,36 @@ def convert(
     return row, changed
 
 
-def precedence(raw: Mapping[str, Any], row: Mapping[str, Any]) -> Key:
+def precedence(raw: Mapping[str, Any], row: Mapping[str, Any]) -> int:
     """Order of rows sharing a session_id; the smallest is stored (see the module's doc).
 
-    The last part breaks ties between rows that agree on id and time by their stored values,
-    so that even then the choice does not depend on the order of the source.
+    One int (original id, then created_at in µs, then a digest of the stored values), so
+    that millions of sessions fit in memory: the digest breaks ties between rows that agree
+    on id and time, so that even then the choice does not depend on the order of the source.
     """
     old_id = original_id(raw)
+    old_id = NO_ID if old_id is None or old_id > NO_ID else old_id
     created: datetime = row["created_at"]
-    values = repr(sorted((k, repr(v)) for k, v in row.items())).encode()
+    micros = int(created.timestamp() * 1_000_000) + 2**62  # every datetime: 0 < micros < 2**63
+    values = "\x1f".join([repr(row[column]) for column in sorted(row)]).encode()
     digest = int.from_bytes(hashlib.blake2b(values, digest_size=8).digest(), "big")
-    micros = int(created.timestamp() * 1_000_000)
-    return (NO_ID if old_id is None else old_id, micros, digest)
+    return (old_id << 128) | (micros << 64) | digest
 
 
 def _winners(
     rows: Iterable[Mapping[str, Any]], targets: Mapping[str, Target], rules: RowRules
-) -> dict[uuid.UUID, Key]:
-    """First read: each session's winning row among the rows that pass the rules."""
-    best: dict[uuid.UUID, Key] = {}
+) -> dict[int, int]:
+    """First read: each session's winning row among the rows that pass the rules
+    (session_id as an int → the winner's precedence)."""
+    best: dict[int, int] = {}
     for raw in rows:
         try:
             row, _ = convert(raw, targets, rules)
         except Rejected:
             continue
-        key = precedence(raw, row)
-        current = best.get(row["session_id"])
-        if current is None or key < current:
-            best[row["session_id"]] = key
+        key, sid = precedence(raw, row), row["session_id"].int
+        if key < best.get(sid, key + 1):
+            best[sid] = key
     return best
 
 
@@ -372,7 +373,7 @@ async def import_rows(
         except Rejected as exc:
             report.note(report.rejected, str(exc), ref)
             continue
-        sid, key = row["session_id"], precedence(raw, row)
+        sid, key = row["session_id"].int, precedence(raw, row)
         # A session first seen now (the source changed between the reads) is its own winner.
         if best.get(sid, key) != key:
             report.duplicates += 1

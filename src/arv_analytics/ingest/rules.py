@@ -11,6 +11,7 @@ again, applies the same definition and reports what it changed (see docs/import.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -102,8 +103,18 @@ def describe(
     user_agent = cut(user_agent, "user_agent")
     if user_agent is None:
         return DeviceInfo("bot", cut(client_browser, "browser"), cut(client_os, "os"), True)
+    device = _from_user_agent(user_agent, bots)
+    if not device.is_bot and bots.matches_ip(ip):
+        return DeviceInfo("bot", device.browser, device.os, True)
+    return device
+
+
+@lru_cache(maxsize=8192)
+def _from_user_agent(user_agent: str, bots: BotRules) -> DeviceInfo:
+    # Cached like classify(): the bot patterns' search costs more than the parse, and an
+    # import meets the same few hundred user agents again and again.
     info = classify(user_agent)
-    is_bot = info.is_spider or bots.matches_user_agent(user_agent) or bots.matches_ip(ip)
+    is_bot = info.is_spider or bots.matches_user_agent(user_agent)
     return DeviceInfo(
         "bot" if is_bot else info.device_type,
         cut(info.browser, "browser"),
