@@ -249,7 +249,9 @@ def convert(
     changed: list[str] = []
     text = {c: _text(raw.get(c)) for c in ("user_agent", "browser", "os", "country", "city")}
     for column, value in text.items():
-        if value is not None and len(value) > LIMITS[column]:
+        # The old browser and os are used only without a user agent (as the client's are).
+        ignored = column in ("browser", "os") and text["user_agent"] is not None
+        if value is not None and len(value) > LIMITS[column] and not ignored:
             changed.append(f"{column} longer than {LIMITS[column]} characters: cut")
     ip = _text(raw.get("ip_address"))
     device = describe(
