@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from arv_analytics.ingest.schemas import MAX_USER_AGENT, EndReport, TrackingQuality
+from arv_analytics.ingest.rules import MAX_USER_AGENT, TrackingQuality
+from arv_analytics.ingest.schemas import EndReport
 
 TAG = "original platform"
 KEPT = (

@@ -24,7 +24,8 @@ from arv_analytics.compat.schemas import (
 from arv_analytics.config import Settings
 from arv_analytics.ingest.bots import BotRules
 from arv_analytics.ingest.enrichment import describe_device
-from arv_analytics.ingest.schemas import MAX_USER_AGENT, EndResponse, StartEvent
+from arv_analytics.ingest.rules import MAX_USER_AGENT
+from arv_analytics.ingest.schemas import EndResponse, StartEvent
 from arv_analytics.ingest.service import Ingest
 from arv_analytics.models import DURATION_BUCKETS_MS
 

@@ -15,10 +15,15 @@ from pydantic import (
     model_validator,
 )
 
+from arv_analytics.ingest.rules import (
+    MAX_DEVICE_TYPE,
+    MAX_NAME,
+    MAX_USER_AGENT,
+    Duration,
+    TrackingQuality,
+)
 from arv_analytics.params import JSON_INTEGER, MAX_ID, IdValue
 
-TrackingQuality = Literal["none", "poor", "fair", "good"]
-MAX_USER_AGENT = 2048
 ContentId = IdValue
 # A JSON number (not a string or boolean), finite and non-negative. The upper bounds only
 # refuse absurd values; the service clamps to ARV_MAX_SESSION_SECONDS.
@@ -108,9 +113,9 @@ class StartEvent(_Event):
         default=None, description="Idempotency key made by the tracker; generated when absent"
     )
     user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT)] | None = None
-    device_type: Annotated[str, Field(max_length=50)] | None = None
-    browser: Annotated[str, Field(max_length=100)] | None = None
-    os: Annotated[str, Field(max_length=100)] | None = None
+    device_type: Annotated[str, Field(max_length=MAX_DEVICE_TYPE)] | None = None
+    browser: Annotated[str, Field(max_length=MAX_NAME)] | None = None
+    os: Annotated[str, Field(max_length=MAX_NAME)] | None = None
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool = False
 
@@ -139,13 +144,10 @@ class StartEvent(_Event):
         return self.portrait_id if isinstance(self.portrait_id, uuid.UUID) else None
 
 
-DurationSeconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
-
-
 class EndReport(_Event):
     """What an end may change; the duration optional (the original platform's update)."""
 
-    duration_seconds: DurationSeconds | None = Field(
+    duration_seconds: Duration | None = Field(
         default=None, description="Visible seconds so far; the stored value only grows"
     )
     tracking_quality: TrackingQuality | None = None
@@ -155,7 +157,7 @@ class EndReport(_Event):
 class EndEvent(EndReport):
     """A heartbeat or the final end of a view: the same call, idempotent."""
 
-    duration_seconds: DurationSeconds = Field(
+    duration_seconds: Duration = Field(
         description="Visible seconds so far; the stored value only grows"
     )
 

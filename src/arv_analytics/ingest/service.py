@@ -18,6 +18,7 @@ from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.merge import EndChange
+from arv_analytics.ingest.rules import whole_seconds
 from arv_analytics.ingest.schemas import EndReport, EndResponse, StartEvent, TrackerFigures
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
 from arv_analytics.models import utcnow
@@ -152,13 +153,6 @@ class Ingest:
         if isinstance(result, BaseException):
             raise result
         return result
-
-
-def whole_seconds(value: float, maximum: int) -> int:
-    """Rounds to the nearest second and clamps to the configured maximum."""
-    if value >= maximum:
-        return maximum
-    return int(value + 0.5)
 
 
 def tracker_figures(
