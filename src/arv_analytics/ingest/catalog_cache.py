@@ -53,7 +53,8 @@ class ContentCache:
 
     @property
     def size(self) -> int:
-        return len(self._by_id)
+        # A refresh fills both maps alike; a miss by one key adds to that map only.
+        return max(len(self._by_id), len(self._by_uid))
 
     async def get(self, content_id: int | None, unique_id: uuid.UUID | None) -> ContentRef | None:
         # Look up by one key (the numeric id when given); the other, if any, must then agree.
