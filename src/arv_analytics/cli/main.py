@@ -14,6 +14,7 @@ from rich.progress import Progress
 from sqlalchemy.engine import Connection, make_url
 
 from arv_analytics import migrate
+from arv_analytics.cli.backup import backup_command, restore_command
 from arv_analytics.cli.catalog import company_app, content_app, project_app
 from arv_analytics.cli.common import (
     console,
@@ -43,6 +44,8 @@ app.command("purge")(purge_command)
 app.command("rollup")(rollup_command)
 app.command("import")(import_command)
 app.command("audit")(audit_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 # --- database --------------------------------------------------------------------------
