@@ -10,11 +10,12 @@ connections every 50 ms:
   viewer's lookups need; blocked only by ACCESS EXCLUSIVE),
 - a writer: ``UPDATE ar_view_sessions SET updated_at = updated_at WHERE id = 1`` (what every
   tracking end does; blocked by SHARE, as CREATE INDEX takes, and stronger),
-- a watcher listing the lock modes granted on ar_view_sessions to the migrating backend.
+- a watcher listing the lock modes granted on ar_view_sessions to any other backend.
 
 Prints the migration's duration, each probe's longest wait, and for each lock mode seen the
 span during which it was held. The database must be at --up or above when called; it is left
-at --up.
+at --up. Then, for comparison, drops the index 0006 creates and builds it again with
+CREATE INDEX CONCURRENTLY under the same probes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -57,7 +59,7 @@ def watch_loop(url: str, watch: Watch, stop: threading.Event, t0: float) -> None
         SELECT DISTINCT l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
         JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE c.relname = 'ar_view_sessions' AND l.granted
-          AND a.application_name = 'arv-analytics' AND a.pid <> pg_backend_pid()
+          AND a.pid <> pg_backend_pid() AND a.query NOT LIKE '%WHERE id = 1'
     """
     with psycopg.connect(url, autocommit=True) as conn:
         while not stop.is_set():
@@ -86,6 +88,21 @@ def main() -> None:
     migrate.downgrade(app_url, args.down)
     print(f"downgrade to {args.down}: {time.perf_counter() - began:.2f} s (not probed)")
 
+    measure("upgrade", lambda: migrate.upgrade(app_url, args.up), args.url)
+
+    # The same index as 0006 creates, built the way a migration can avoid the long lock.
+    index = "ix_ar_view_sessions_updated_at"
+    with psycopg.connect(args.url, autocommit=True) as conn:
+        conn.execute(f"DROP INDEX {index}")
+
+    def concurrently() -> None:
+        with psycopg.connect(args.url, autocommit=True) as conn:
+            conn.execute(f"CREATE INDEX CONCURRENTLY {index} ON ar_view_sessions (updated_at)")
+
+    measure("CREATE INDEX CONCURRENTLY (same index, for comparison)", concurrently, args.url)
+
+
+def measure(label: str, action: Callable[[], None], url: str) -> None:
     probes = [
         Probe("read  (SELECT by id)", "SELECT id FROM ar_view_sessions WHERE id = 1"),
         Probe(
@@ -96,19 +113,19 @@ def main() -> None:
     watch = Watch()
     stop = threading.Event()
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=probe_loop, args=(args.url, p, stop)) for p in probes]
-    threads.append(threading.Thread(target=watch_loop, args=(args.url, watch, stop, t0)))
+    threads = [threading.Thread(target=probe_loop, args=(url, p, stop)) for p in probes]
+    threads.append(threading.Thread(target=watch_loop, args=(url, watch, stop, t0)))
     for t in threads:
         t.start()
     time.sleep(0.5)
     began = time.perf_counter()
-    migrate.upgrade(app_url, args.up)
+    action()
     took = time.perf_counter() - began
     time.sleep(0.5)
     stop.set()
     for t in threads:
         t.join()
-    print(f"upgrade {args.down} -> {args.up}: {took:.2f} s")
+    print(f"{label}: {took:.2f} s")
     for p in probes:
         print(f"  {p.name}: longest wait {p.longest:.2f} s over {p.samples} probes")
     for mode, (first, last) in sorted(watch.spans.items(), key=lambda kv: kv[1][0]):
