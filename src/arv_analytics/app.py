@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics_state = None
     # Read once: the code's newest revision cannot change while this process runs.
     app.state.schema_head = migrate.head_revision()
+    app.state.schema_known = migrate.known_revisions()
     install_handlers(app)
     app.add_middleware(SecurityHeaders, assets_url=settings.viewer_assets_url)
     app.include_router(

@@ -34,3 +34,9 @@ def downgrade(database_url: str, revision: str = "-1") -> None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://")).get_current_head()
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision this version's code has a migration for."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
+    return frozenset(rev.revision for rev in script.walk_revisions())

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine, text
 
 from arv_analytics import migrate
 from tests.conftest import LiveFactory
@@ -68,6 +69,27 @@ def test_readyz_refuses_a_schema_behind_the_code(database: Database, tmp_path: P
     assert r.json()["error"] == "not_ready"
     assert r.json()["detail"].startswith("migrations:")
     assert r.headers["retry-after"]
+
+
+def test_readyz_accepts_a_schema_ahead_of_the_code(
+    live: LiveFactory, api: httpx.Client, db: Engine
+) -> None:
+    # A newer version on another host migrated further (a rolling upgrade): this older
+    # process keeps taking traffic until it is replaced.
+    server = live()
+    with db.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_newer'"))
+    try:
+        with client(server.url, token=None) as c:
+            r = c.get("/readyz")
+        assert r.status_code == 200, r.text
+        assert r.json()["schema_revision"] == "9999_newer"
+    finally:
+        with db.begin() as conn:
+            conn.execute(
+                text("UPDATE alembic_version SET version_num = :v"),
+                {"v": migrate.head_revision()},
+            )
 
 
 def test_metrics_need_their_own_token(live: LiveFactory) -> None:

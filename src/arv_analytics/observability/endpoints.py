@@ -40,7 +40,7 @@ async def readyz(request: Request, session: SessionDep) -> Ready:
     buffer = state.write_buffer
     depth = buffer.depth if buffer is not None else None
     capacity = buffer.capacity if buffer is not None else None
-    ready = await check_ready(session, state.schema_head, depth, capacity)
+    ready = await check_ready(session, state.schema_head, state.schema_known, depth, capacity)
     return Ready(
         status="ready",
         version=__version__,

@@ -20,7 +20,11 @@ class Readiness:
 
 
 async def check_ready(
-    session: AsyncSession, head: str | None, queue_depth: int | None, queue_capacity: int | None
+    session: AsyncSession,
+    head: str | None,
+    known: frozenset[str],
+    queue_depth: int | None,
+    queue_capacity: int | None,
 ) -> Readiness:
     try:
         revision = await repository.schema_revision(session)
@@ -29,7 +33,10 @@ async def check_ready(
             raise NotReady("database: not answering") from None
         # No alembic_version table: a database that was never migrated.
         raise NotReady("migrations: the database has no schema; run `db upgrade`") from None
-    if revision is None or revision != head:
+    # Behind the code: this process would fail on what it cannot find. Ahead of it (a revision
+    # this code does not know): a newer version migrated during a rolling upgrade; migrations
+    # add, so the old processes keep serving until they are replaced.
+    if revision is None or (revision != head and revision in known):
         raise NotReady(
             f"migrations: the database is at {revision}, this version needs {head}; "
             "run `arv-analytics db upgrade`"
