@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(
         default=None,
         min_length=24,
-        description="Bearer token for GET /metrics on the main port. Unset: /metrics answers 404.",
+        description="Bearer token for GET /metrics on the main port. Unset: /metrics answers 401.",
     )
     metrics_port: int | None = Field(
         default=None,

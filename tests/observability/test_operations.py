@@ -169,7 +169,8 @@ def test_metrics_on_their_own_port(live: LiveFactory) -> None:
     with client(server.url, token=None) as c:
         assert c.get("/healthz").status_code == 200
         main = c.get("/metrics")
-    assert main.status_code == 404  # no token configured: not on the main port
+    assert main.status_code == 401  # no token configured: not on the main port
+    assert f"on port {port}" in main.json()["detail"]
     r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
     assert r.status_code == 200
     assert value(r.text, "arv_write_queue_capacity") == 20_000

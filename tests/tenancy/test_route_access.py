@@ -74,7 +74,7 @@ ADMIN_ONLY = {
 
 # Only ARV_METRICS_TOKEN opens these: no API token does, not even an admin's (a scraper's
 # credential must not be one that can read or change data, and the reverse). The shared test
-# servers set no metrics token, so here every caller gets 404; tests/observability checks 200.
+# servers set no metrics token, so here every caller gets 401; tests/observability checks 200.
 OWN_TOKEN = {
     ("GET", "/metrics"),
 }
@@ -275,8 +275,7 @@ def test_route_access(
             ("B's token", world.token_b),
             ("an admin token", ADMIN_TOKEN),
         ]:
-            r = call(token)
-            assert r.status_code == 404, f"{op} with {who}: {r.status_code} {r.text}"
+            _assert_unauthorized(call(token), who, op)
         return
 
     assert (method, path) in COMPANY_SCOPED | ADMIN_ONLY, f"{op} is not classified"

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from arv_analytics import __version__
 from arv_analytics.config import Settings
 from arv_analytics.db import SessionDep
-from arv_analytics.errors import NotFound, Unauthorized, responses
+from arv_analytics.errors import Unauthorized, responses
 from arv_analytics.observability import metrics
 from arv_analytics.observability.schemas import Health, Ready
 from arv_analytics.observability.service import check_ready
@@ -57,12 +57,9 @@ async def _metrics_token(
     settings: Settings = request.app.state.settings
     expected = settings.metrics_token
     if expected is None:
-        where = (
-            f"scrape port {settings.metrics_port}"
-            if settings.metrics_port
-            else "set ARV_METRICS_TOKEN"
-        )
-        raise NotFound(f"metrics are not served on this port ({where})")
+        # No credential can open it, so the answer is the same as for a wrong one.
+        where = f"; they are on port {settings.metrics_port}" if settings.metrics_port else ""
+        raise Unauthorized(f"ARV_METRICS_TOKEN is not set: no metrics on this port{where}")
     given = credentials.credentials if credentials else ""
     if not secrets.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("/metrics needs `Authorization: Bearer <ARV_METRICS_TOKEN>`")
@@ -77,10 +74,9 @@ async def _metrics_token(
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
         **responses(
             401,
-            404,
             descriptions={
-                401: "Missing or wrong ARV_METRICS_TOKEN",
-                404: "ARV_METRICS_TOKEN is not set: metrics are off here (or on ARV_METRICS_PORT)",
+                401: "Missing or wrong ARV_METRICS_TOKEN, or that setting is unset (metrics "
+                "are then off on this port)"
             },
         ),
     },
