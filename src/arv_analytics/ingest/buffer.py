@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from arv_analytics.db import is_unavailable
 from arv_analytics.errors import Overloaded, Unavailable
 from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
+from arv_analytics.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class WriteBuffer:
         self._queue: asyncio.Queue[Write] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._writing_since: float | None = None  # queued_at of the batch being written
         self.batches = 0  # for tests and the benchmark's report
         self.writes = 0
 
@@ -66,6 +69,19 @@ class WriteBuffer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    @property
+    def capacity(self) -> int:
+        return self._queue.maxsize
+
+    def lag_seconds(self) -> float:
+        """Age of the oldest accepted write not yet committed (0 when all is committed)."""
+        since = self._writing_since
+        return 0.0 if since is None else max(0.0, time.monotonic() - since)
 
     async def start_session(self, row: dict[str, Any]) -> bool:
         """True when the row was stored, False when its session_id already was."""
@@ -96,9 +112,12 @@ class WriteBuffer:
             if len(batch) < self._max_batch and self._max_wait > 0:
                 await asyncio.sleep(self._max_wait)
                 self._take(batch)
+            self._writing_since = min(w.queued_at for w in batch)
             try:
                 await self._write(batch)
             except Exception as exc:  # the writer must outlive any failure
+                cause = "unavailable" if is_unavailable(exc) else "error"
+                metrics.BATCH_FAILURES.labels(cause).inc()
                 if is_unavailable(exc):
                     # The database is away or overloaded: nothing was committed, say so (503).
                     log.warning("write batch of %d failed: %s", len(batch), exc)
@@ -108,6 +127,7 @@ class WriteBuffer:
                 for w in batch:
                     w.fail(exc)
             finally:
+                self._writing_since = None
                 for _ in batch:
                     self._queue.task_done()
 
@@ -119,6 +139,7 @@ class WriteBuffer:
                 return
 
     async def _write(self, batch: list[Write]) -> None:
+        started = time.perf_counter()
         try:
             async with self._maker() as session:
                 results = await apply_batch(session, batch, self._rules)
@@ -130,6 +151,8 @@ class WriteBuffer:
             for w in batch:
                 await self._write([w])
             return
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCH_SIZE.observe(len(batch))
         self.batches += 1
         self.writes += len(batch)
         for w, result in zip(batch, results, strict=True):

@@ -7,6 +7,7 @@ batch of one. Starts go first, then ends; each write gets its own result or erro
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,9 +25,11 @@ from arv_analytics.rollups import maintain
 @dataclass(eq=False)
 class Write:
     future: asyncio.Future[Any] = field(init=False)
+    queued_at: float = field(init=False)  # monotonic; the rollup-lag metric reads it
 
     def __post_init__(self) -> None:
         self.future = asyncio.get_running_loop().create_future()
+        self.queued_at = time.monotonic()
 
     def resolve(self, value: Any) -> None:
         if not self.future.done():
