@@ -5,18 +5,48 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from arv_analytics.params import JSON_INTEGER, IdValue
 
 TrackingQuality = Literal["none", "poor", "fair", "good"]
+CameraOutcome = Literal["granted", "denied", "dismissed", "unsupported", "error"]
 MAX_USER_AGENT = 2048
+MAX_LABEL = 100  # the columns of sources and engine errors are String(100)
+MAX_REFERRER = 2048
+
+
+def _blank_is_none(value: str) -> str | None:
+    # `?utm_source=` is an empty parameter, not a source called "".
+    return value.strip(" ") or None
+
+
+# A short label read from a URL or an error: printable, at most 100 characters. Control
+# characters are refused (PostgreSQL text cannot even hold NUL); blank means "not given".
+Label = Annotated[
+    str,
+    StringConstraints(max_length=MAX_LABEL, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    AfterValidator(_blank_is_none),
+]
 ContentId = IdValue
 # A JSON number (not a string or boolean), finite and non-negative. The upper bounds only
 # refuse absurd values; the service clamps to ARV_MAX_SESSION_SECONDS.
 Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400, allow_inf_nan=False)]
 Millis = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400_000, allow_inf_nan=False)]
 Losses = Annotated[int, Field(ge=0, le=100_000), JSON_INTEGER]
+
+# A URL or a host, without spaces or control characters; see ingest/sources.py.
+Referrer = Annotated[
+    str, StringConstraints(max_length=MAX_REFERRER, pattern=r"^[^\x00-\x20\x7f]*$")
+]
 
 
 class TrackerFigures(BaseModel):
@@ -34,6 +64,26 @@ class TrackerFigures(BaseModel):
     target_losses: Losses | None = Field(
         default=None,
         description="Times the target was lost after being found; the stored value only grows",
+    )
+    camera_outcome: CameraOutcome | None = Field(
+        default=None,
+        description="How the camera request ended: `granted`, `denied` (refused), `dismissed` "
+        "(prompt closed without a choice), `unsupported` (no camera API or no WebGL), `error` "
+        "(anything else, the AR engine failing to start included); the latest report wins",
+    )
+    camera_ms: Millis | None = Field(
+        default=None,
+        description="Visible milliseconds from opening the viewer until the camera outcome was "
+        "known; stored once, later values are ignored",
+    )
+    engine_error: Label | None = Field(
+        default=None,
+        description="Why the AR engine failed to start: a short code or message; stored once",
+    )
+    video_start_ms: Millis | None = Field(
+        default=None,
+        description="Visible milliseconds from opening the viewer until the video first "
+        "played; stored once, later values are ignored",
     )
 
 
@@ -71,6 +121,23 @@ class StartEvent(_Event):
     os: Annotated[str, Field(max_length=100)] | None = None
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool = False
+    utm_source: Label | None = Field(default=None, description="The viewer URL's utm_source")
+    utm_medium: Label | None = Field(default=None, description="The viewer URL's utm_medium")
+    utm_campaign: Label | None = Field(default=None, description="The viewer URL's utm_campaign")
+    src: Label | None = Field(
+        default=None,
+        description="The viewer URL's `src` parameter naming the printed placement "
+        "(e.g. `metro-12`); stored as `placement`",
+    )
+    placement: Label | None = Field(
+        default=None, description="Another name for `src`; `src` wins when both are given"
+    )
+    referrer: Referrer | None = Field(
+        default=None,
+        description="The referring page's URL or host; only its host is stored, lower-cased, "
+        "without port and leading `www.`",
+        examples=["https://www.instagram.com/", "l.facebook.com"],
+    )
 
     @model_validator(mode="after")
     def _one_content_reference(self) -> StartEvent:
@@ -87,6 +154,10 @@ class StartEvent(_Event):
     @property
     def content_id(self) -> int | None:
         return self.ar_content_id if self.ar_content_id is not None else self.portrait_id
+
+    @property
+    def placement_label(self) -> str | None:
+        return self.src if self.src is not None else self.placement
 
 
 class EndEvent(_Event):
@@ -114,3 +185,7 @@ class EndResponse(BaseModel):
     tracked_seconds: int | None = None
     target_losses: int | None = None
     time_to_first_found_ms: int | None = None
+    camera_outcome: CameraOutcome | None = None
+    camera_ms: int | None = None
+    engine_error: str | None = None
+    video_start_ms: int | None = None
