@@ -123,7 +123,7 @@ def test_invalid_sources_are_422_and_store_nothing(
     assert sources(db) == []
 
 
-def test_sources_in_naive_mode(api: Any, db: Engine, live: Any) -> None:
+def test_sources_and_camera_in_naive_mode(api: Any, db: Engine, live: Any) -> None:
     content = make_content(api)
     server = live(ingest_mode="naive")
     with httpx.Client(base_url=server.url) as c:
@@ -132,5 +132,13 @@ def test_sources_in_naive_mode(api: Any, db: Engine, live: Any) -> None:
             json={"portrait_id": content["id"], "utm_source": "newsletter", "src": "mag-p4"},
         )
         assert r.status_code == 200, r.text
+        end = f"{START}/{r.json()['session_id']}/end"
+        for body in (
+            {"duration_seconds": 2, "camera_outcome": "denied", "camera_ms": 1500},
+            {"duration_seconds": 5, "camera_outcome": "granted", "camera_ms": 4000},
+        ):
+            assert c.post(end, json=body).status_code == 200
     [row] = sources(db)
     assert (row["utm_source"], row["placement"]) == ("newsletter", "mag-p4")
+    [camera] = rows(db, "SELECT camera_outcome, camera_ms FROM ar_view_sessions")
+    assert camera == {"camera_outcome": "granted", "camera_ms": 1500}

@@ -81,3 +81,63 @@ def test_odd_parameters_are_cut_not_refused(service: Service, browser: Chromium)
     assert row["utm_campaign"] == "é" * 100
     assert row["placement"] == "metro 12"
     assert row["utm_source"] is None
+
+
+def test_camera_hooks_classify_and_never_throw(
+    service: Service, browser: Chromium, site: ThirdPartySite
+) -> None:
+    """What a customer's own AR page reports by hand, including what no test browser can
+    produce: a dismissed prompt (Chrome's "Permission dismissed") and a busy camera."""
+    content = new_content(service.slow.url, "camera hooks")
+    html = (
+        f'<script src="{service.slow.url}/static/arv-tracker.v1.js" '
+        f'data-content="{content["unique_id"]}" data-heartbeat="60"></script>'
+    )
+    page = browser.browser.new_context().new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(site.page("camera.html", html))
+    stored_start(service, content)
+    snapshots = page.evaluate(
+        """async () => {
+            const shot = () => {
+                const s = ARVTracker.snapshot();
+                return [s.camera_outcome, s.engine_error || null, s.camera_ms];
+            };
+            const out = [];
+            await new Promise((r) => setTimeout(r, 300));
+            ARVTracker.cameraError(new DOMException("Permission dismissed", "NotAllowedError"));
+            out.push(shot());
+            ARVTracker.cameraError(new DOMException("Permission denied", "NotAllowedError"));
+            out.push(shot());
+            ARVTracker.cameraError(new DOMException("Could not start", "NotReadableError"));
+            out.push(shot());
+            ARVTracker.cameraOutcome("granted", "x".repeat(300));  // the first reason stays
+            out.push(shot());
+            // Nonsense from a host page must not throw.
+            ARVTracker.cameraOutcome("maybe", {toString() { throw new Error("boom"); }});
+            ARVTracker.cameraError(null);
+            ARVTracker.cameraError(undefined);
+            out.push(shot());
+            return out;
+        }"""
+    )
+    first_ms = snapshots[0][2]
+    assert 250 <= first_ms < 5000
+    assert [s[:2] for s in snapshots] == [
+        ["dismissed", None],
+        ["denied", None],
+        ["error", "NotReadableError"],
+        ["granted", "NotReadableError"],
+        ["error", "NotReadableError"],
+    ]
+    assert {s[2] for s in snapshots} == {first_ms}  # the time of the first outcome
+    row = wait_for(
+        lambda: (r := the_session(service.engine, content["id"])) and r["camera_outcome"] and r,
+        10,
+        "the camera outcome sent at once",
+    )
+    page.context.close()
+    assert row["camera_ms"] == first_ms
+    assert row["engine_error"] == "NotReadableError"
+    assert problems == []
