@@ -150,8 +150,7 @@ async def lock_states(
     columns = (
         s.ar_content_id, s.project_id, s.company_id, s.created_at, s.is_bot,
         s.duration_seconds, s.tracking_quality, s.video_played, s.time_to_first_found_ms,
-        s.tracked_seconds, s.target_losses, s.camera_outcome, s.camera_ms, s.engine_error,
-        s.video_start_ms,
+        s.tracked_seconds, s.target_losses,
     )  # fmt: skip
     stmt = select(s.session_id, *columns).where(s.session_id.in_(session_ids)).with_for_update()
     keys = tuple(c.key for c in columns)
