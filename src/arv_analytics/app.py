@@ -10,8 +10,12 @@ from sqlalchemy import text
 
 from arv_analytics import __version__
 from arv_analytics.analytics.endpoints import router as analytics_router
+from arv_analytics.analytics.query_endpoints import router as query_router
+from arv_analytics.analytics.setup import choose_engine
 from arv_analytics.audit.endpoints import router as audit_router
 from arv_analytics.catalog.endpoints import router as catalog_router
+from arv_analytics.compat.endpoints import reads as compat_reads
+from arv_analytics.compat.endpoints import tracking as compat_tracking
 from arv_analytics.config import Settings, get_settings
 from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers, responses
@@ -45,6 +49,9 @@ video plays per company, project and AR content.
 * Every error is `{"error": "<code>", "detail": "<text>"}`.
 
 The AR viewer is served at `/ar/{unique_id}`; its tracker at `/static/arv-tracker.v1.js`.
+
+Routes tagged **original platform** are kept for the original ARV platform's deployed viewers,
+app and admin pages; each names the canonical route new clients should use.
 """
 
 
@@ -94,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             scheduler.start()
         # Made here, not at import: its storage belongs to this process's event loop.
         app.state.tracking_limiter = TrackingLimiter(settings)
+        app.state.analytics = await choose_engine(settings, maker)
         try:
             yield
         finally:
@@ -122,7 +130,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         ingest_router, dependencies=[Depends(limit_tracking)], responses=responses(429)
     )
+    app.include_router(
+        compat_tracking, dependencies=[Depends(limit_tracking)], responses=responses(429)
+    )
     app.include_router(analytics_router)
+    app.include_router(compat_reads)
+    app.include_router(query_router)
     app.include_router(catalog_router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")

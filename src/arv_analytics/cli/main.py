@@ -20,7 +20,12 @@ from arv_analytics.cli.common import (
     open_session,
 )
 from arv_analytics.cli.importing import import_command
-from arv_analytics.cli.operations import jobs_app, purge_command, rollup_command
+from arv_analytics.cli.operations import (
+    jobs_app,
+    purge_command,
+    recount_if_stale,
+    rollup_command,
+)
 from arv_analytics.cli.tenancy import audit_command, token_app
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine
@@ -47,8 +52,12 @@ app.command("audit")(audit_command)
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Migrate the database up to REVISION (default: the newest)."""
-    migrate.upgrade(load_settings().database_url, revision)
+    """Migrate the database up to REVISION (default: the newest); recounts the rollups when
+    a migration changed their layout."""
+    settings = load_settings()
+    migrate.upgrade(settings.database_url, revision)
+    if revision == "head":
+        recount_if_stale(settings)
 
 
 @db_app.command("downgrade")
@@ -140,6 +149,7 @@ def serve(
     settings = load_settings()
     if migrate_first:
         migrate.upgrade(settings.database_url)
+        recount_if_stale(settings)
     current, head = _current_revision(settings), migrate.head_revision()
     if current != head:
         typer.echo(

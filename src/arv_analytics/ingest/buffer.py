@@ -67,8 +67,9 @@ class WriteBuffer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def start_session(self, row: dict[str, Any]) -> None:
-        await self._submit(StartWrite(row=row))
+    async def start_session(self, row: dict[str, Any]) -> bool:
+        """True when the row was stored, False when its session_id already was."""
+        return bool(await self._submit(StartWrite(row=row)))
 
     async def end_session(self, change: EndChange) -> dict[str, Any]:
         result: dict[str, Any] = await self._submit(EndWrite(change=change))

@@ -10,16 +10,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
-from arv_analytics.params import JSON_INTEGER, IdValue
+from arv_analytics.ingest.rules import (
+    MAX_DEVICE_TYPE,
+    MAX_NAME,
+    MAX_USER_AGENT,
+    Duration,
+    TrackingQuality,
+)
+from arv_analytics.params import JSON_INTEGER, MAX_ID, IdValue
 
-TrackingQuality = Literal["none", "poor", "fair", "good"]
 CameraOutcome = Literal["granted", "denied", "dismissed", "unsupported", "error"]
-MAX_USER_AGENT = 2048
 MAX_LABEL = 100  # the columns of sources and engine errors are String(100)
 MAX_REFERRER = 2048
 
@@ -46,6 +53,37 @@ Losses = Annotated[int, Field(ge=0, le=100_000), JSON_INTEGER]
 # A URL or a host, without spaces or control characters; see ingest/sources.py.
 Referrer = Annotated[
     str, StringConstraints(max_length=MAX_REFERRER, pattern=r"^[^\x00-\x20\x7f]*$")
+]
+
+
+def _portrait_id(value: object) -> int | uuid.UUID:
+    # One rule and one message rather than a union's two (its errors name each member).
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if 1 <= value <= MAX_ID:
+            return value
+    elif isinstance(value, float) and value.is_integer() and 1 <= value <= MAX_ID:
+        return int(value)
+    raise ValueError(f"must be an id (a JSON integer 1–{MAX_ID}) or a unique_id (a UUID string)")
+
+
+PortraitId = Annotated[
+    int | uuid.UUID,
+    PlainValidator(_portrait_id),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                {"type": "string", "format": "uuid"},
+            ]
+        }
+    ),
 ]
 
 
@@ -105,8 +143,11 @@ class StartEvent(_Event):
         }
     )
 
-    portrait_id: ContentId | None = Field(
-        default=None, description="The original platform's name for ar_content.id"
+    # The original platform's viewers send the content's unique_id here; other clients its id.
+    portrait_id: PortraitId | None = Field(
+        default=None,
+        description="The original platform's name for the content: ar_content.id, or "
+        "ar_content.unique_id (a UUID string), as its viewers send it",
     )
     ar_content_id: ContentId | None = None
     ar_content_unique_id: uuid.UUID | None = Field(
@@ -116,9 +157,9 @@ class StartEvent(_Event):
         default=None, description="Idempotency key made by the tracker; generated when absent"
     )
     user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT)] | None = None
-    device_type: Annotated[str, Field(max_length=50)] | None = None
-    browser: Annotated[str, Field(max_length=100)] | None = None
-    os: Annotated[str, Field(max_length=100)] | None = None
+    device_type: Annotated[str, Field(max_length=MAX_DEVICE_TYPE)] | None = None
+    browser: Annotated[str, Field(max_length=MAX_NAME)] | None = None
+    os: Annotated[str, Field(max_length=MAX_NAME)] | None = None
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool = False
     utm_source: Label | None = Field(default=None, description="The viewer URL's utm_source")
@@ -153,21 +194,37 @@ class StartEvent(_Event):
 
     @property
     def content_id(self) -> int | None:
-        return self.ar_content_id if self.ar_content_id is not None else self.portrait_id
+        if self.ar_content_id is not None:
+            return self.ar_content_id
+        return self.portrait_id if isinstance(self.portrait_id, int) else None
+
+    @property
+    def unique_id(self) -> uuid.UUID | None:
+        if self.ar_content_unique_id is not None:
+            return self.ar_content_unique_id
+        return self.portrait_id if isinstance(self.portrait_id, uuid.UUID) else None
 
     @property
     def placement_label(self) -> str | None:
         return self.src if self.src is not None else self.placement
 
 
-class EndEvent(_Event):
-    """A heartbeat or the final end of a view: the same call, idempotent."""
+class EndReport(_Event):
+    """What an end may change; the duration optional (the original platform's update)."""
 
-    duration_seconds: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] = Field(
-        description="Visible seconds so far; the stored value only grows"
+    duration_seconds: Duration | None = Field(
+        default=None, description="Visible seconds so far; the stored value only grows"
     )
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool | None = None
+
+
+class EndEvent(EndReport):
+    """A heartbeat or the final end of a view: the same call, idempotent."""
+
+    duration_seconds: Duration = Field(
+        description="Visible seconds so far; the stored value only grows"
+    )
 
 
 class StartResponse(BaseModel):

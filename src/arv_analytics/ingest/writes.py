@@ -58,18 +58,21 @@ async def apply_batch(session: AsyncSession, batch: list[Write], rules: Rules) -
     starts = [w for w in batch if isinstance(w, StartWrite)]
     ends = [w for w in batch if isinstance(w, EndWrite)]
     new_ids: set[uuid.UUID] = set()
+    results: dict[int, Any] = {}
     if starts:
         new_ids = await repository.insert_sessions(session, [w.row for w in starts])
+        # Only rows that were really inserted count: a repeated start adds nothing, and
+        # answers that it found its session already there.
+        fresh, seen = [], set()
+        for w in starts:
+            sid = w.row["session_id"]
+            created = sid in new_ids and sid not in seen
+            if created:
+                seen.add(sid)
+                fresh.append(w.row)
+            results[id(w)] = created
         if rules.rollups:
-            # Only rows that were really inserted count: a repeated start adds nothing.
-            fresh, seen = [], set()
-            for w in starts:
-                sid = w.row["session_id"]
-                if sid in new_ids and sid not in seen:
-                    seen.add(sid)
-                    fresh.append(w.row)
             await maintain.add_starts(session, fresh)
-    results: dict[int, Any] = {}
     if ends:
         await _apply_ends(session, batch, starts, ends, new_ids, rules, results)
     return [results.get(id(w)) for w in batch]

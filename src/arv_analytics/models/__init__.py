@@ -2,6 +2,7 @@
 
 from arv_analytics.models.api_token import APIToken
 from arv_analytics.models.ar_content import ARContent
+from arv_analytics.models.ar_diagnostic import DURATION_BUCKETS_MS, ARDiagnosticDaily
 from arv_analytics.models.ar_view_session import CAMERA_OUTCOMES, TRACKING_QUALITIES, ARViewSession
 from arv_analytics.models.audit_log import AuditLog
 from arv_analytics.models.base import Base, utcnow
@@ -10,19 +11,21 @@ from arv_analytics.models.daily_salt import DailySalt
 from arv_analytics.models.job_run import JobRun
 from arv_analytics.models.project import Project
 from arv_analytics.models.rollup import (
-    TRACKER_FIGURES,
+    ROLLUP_KEYS,
     RollupDailyVisitors,
-    RollupHourly,
-    RollupHourlyDimension,
+    RollupState,
     VisitorKey,
+    rollup_stats,
 )
 
 __all__ = [
     "CAMERA_OUTCOMES",
-    "TRACKER_FIGURES",
+    "DURATION_BUCKETS_MS",
+    "ROLLUP_KEYS",
     "TRACKING_QUALITIES",
     "APIToken",
     "ARContent",
+    "ARDiagnosticDaily",
     "ARViewSession",
     "AuditLog",
     "Base",
@@ -31,8 +34,8 @@ __all__ = [
     "JobRun",
     "Project",
     "RollupDailyVisitors",
-    "RollupHourly",
-    "RollupHourlyDimension",
+    "RollupState",
     "VisitorKey",
+    "rollup_stats",
     "utcnow",
 ]
