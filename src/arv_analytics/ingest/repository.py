@@ -125,6 +125,10 @@ _RETURNED = (
     ARViewSession.time_to_first_found_ms,
     ARViewSession.tracked_seconds,
     ARViewSession.target_losses,
+    ARViewSession.camera_outcome,
+    ARViewSession.camera_ms,
+    ARViewSession.engine_error,
+    ARViewSession.video_start_ms,
 )
 
 

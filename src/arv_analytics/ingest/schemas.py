@@ -6,11 +6,13 @@ import uuid
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PlainValidator,
     StrictBool,
+    StringConstraints,
     WithJsonSchema,
     model_validator,
 )
@@ -24,12 +26,34 @@ from arv_analytics.ingest.rules import (
 )
 from arv_analytics.params import JSON_INTEGER, MAX_ID, IdValue
 
+CameraOutcome = Literal["granted", "denied", "dismissed", "unsupported", "error"]
+MAX_LABEL = 100  # the columns of sources and engine errors are String(100)
+MAX_REFERRER = 2048
+
+
+def _blank_is_none(value: str) -> str | None:
+    # `?utm_source=` is an empty parameter, not a source called "".
+    return value.strip(" ") or None
+
+
+# A short label read from a URL or an error: printable, at most 100 characters. Control
+# characters are refused (PostgreSQL text cannot even hold NUL); blank means "not given".
+Label = Annotated[
+    str,
+    StringConstraints(max_length=MAX_LABEL, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    AfterValidator(_blank_is_none),
+]
 ContentId = IdValue
 # A JSON number (not a string or boolean), finite and non-negative. The upper bounds only
 # refuse absurd values; the service clamps to ARV_MAX_SESSION_SECONDS.
 Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400, allow_inf_nan=False)]
 Millis = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400_000, allow_inf_nan=False)]
 Losses = Annotated[int, Field(ge=0, le=100_000), JSON_INTEGER]
+
+# A URL or a host, without spaces or control characters; see ingest/sources.py.
+Referrer = Annotated[
+    str, StringConstraints(max_length=MAX_REFERRER, pattern=r"^[^\x00-\x20\x7f]*$")
+]
 
 
 def _portrait_id(value: object) -> int | uuid.UUID:
@@ -79,6 +103,26 @@ class TrackerFigures(BaseModel):
         default=None,
         description="Times the target was lost after being found; the stored value only grows",
     )
+    camera_outcome: CameraOutcome | None = Field(
+        default=None,
+        description="How the camera request ended: `granted`, `denied` (refused), `dismissed` "
+        "(prompt closed without a choice), `unsupported` (no camera API or no WebGL), `error` "
+        "(anything else, the AR engine failing to start included); the latest report wins",
+    )
+    camera_ms: Millis | None = Field(
+        default=None,
+        description="Visible milliseconds from opening the viewer until the camera outcome was "
+        "known; stored once, later values are ignored",
+    )
+    engine_error: Label | None = Field(
+        default=None,
+        description="Why the AR engine failed to start: a short code or message; stored once",
+    )
+    video_start_ms: Millis | None = Field(
+        default=None,
+        description="Visible milliseconds from opening the viewer until the video first "
+        "played; stored once, later values are ignored",
+    )
 
 
 class _Event(TrackerFigures):
@@ -118,6 +162,23 @@ class StartEvent(_Event):
     os: Annotated[str, Field(max_length=MAX_NAME)] | None = None
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool = False
+    utm_source: Label | None = Field(default=None, description="The viewer URL's utm_source")
+    utm_medium: Label | None = Field(default=None, description="The viewer URL's utm_medium")
+    utm_campaign: Label | None = Field(default=None, description="The viewer URL's utm_campaign")
+    src: Label | None = Field(
+        default=None,
+        description="The viewer URL's `src` parameter naming the printed placement "
+        "(e.g. `metro-12`); stored as `placement`",
+    )
+    placement: Label | None = Field(
+        default=None, description="Another name for `src`; `src` wins when both are given"
+    )
+    referrer: Referrer | None = Field(
+        default=None,
+        description="The referring page's URL or host; only its host is stored, lower-cased, "
+        "without port and leading `www.`",
+        examples=["https://www.instagram.com/", "l.facebook.com"],
+    )
 
     @model_validator(mode="after")
     def _one_content_reference(self) -> StartEvent:
@@ -142,6 +203,10 @@ class StartEvent(_Event):
         if self.ar_content_unique_id is not None:
             return self.ar_content_unique_id
         return self.portrait_id if isinstance(self.portrait_id, uuid.UUID) else None
+
+    @property
+    def placement_label(self) -> str | None:
+        return self.src if self.src is not None else self.placement
 
 
 class EndReport(_Event):
@@ -177,3 +242,7 @@ class EndResponse(BaseModel):
     tracked_seconds: int | None = None
     target_losses: int | None = None
     time_to_first_found_ms: int | None = None
+    camera_outcome: CameraOutcome | None = None
+    camera_ms: int | None = None
+    engine_error: str | None = None
+    video_start_ms: int | None = None

@@ -20,6 +20,7 @@ from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.rules import whole_seconds
 from arv_analytics.ingest.schemas import EndReport, EndResponse, StartEvent, TrackerFigures
+from arv_analytics.ingest.sources import source_columns
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
 from arv_analytics.models import utcnow
 
@@ -115,6 +116,7 @@ class Ingest:
             "tracking_quality": event.tracking_quality,
             "video_played": event.video_played,
             **tracker_figures(event, duration=None, max_seconds=self._max_seconds),
+            **source_columns(event),
             "created_at": now,
             "updated_at": now,
         }
@@ -155,9 +157,16 @@ class Ingest:
         return result
 
 
+def whole_millis(value: float | None, max_seconds: int) -> int | None:
+    """Rounds to the nearest millisecond and clamps to the configured maximum session."""
+    if value is None:
+        return None
+    return min(int(value + 0.5), max_seconds * 1000)
+
+
 def tracker_figures(
     event: TrackerFigures, *, duration: int | None, max_seconds: int
-) -> dict[str, int | None]:
+) -> dict[str, int | str | None]:
     """The tracker's figures as stored: whole units, clamped like the duration.
 
     Tracked time is part of visible time, so it never exceeds the duration of the same report.
@@ -167,11 +176,12 @@ def tracker_figures(
         tracked = whole_seconds(event.tracked_seconds, max_seconds)
         if duration is not None:
             tracked = min(tracked, duration)
-    first_found = None
-    if event.time_to_first_found_ms is not None:
-        first_found = min(int(event.time_to_first_found_ms + 0.5), max_seconds * 1000)
     return {
-        "time_to_first_found_ms": first_found,
+        "time_to_first_found_ms": whole_millis(event.time_to_first_found_ms, max_seconds),
         "tracked_seconds": tracked,
         "target_losses": event.target_losses,
+        "camera_outcome": event.camera_outcome,
+        "camera_ms": whole_millis(event.camera_ms, max_seconds),
+        "engine_error": event.engine_error,
+        "video_start_ms": whole_millis(event.video_start_ms, max_seconds),
     }
