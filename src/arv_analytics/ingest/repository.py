@@ -148,7 +148,13 @@ async def lock_states(
         s.duration_seconds, s.tracking_quality, s.video_played, s.time_to_first_found_ms,
         s.tracked_seconds, s.target_losses,
     )  # fmt: skip
-    stmt = select(s.session_id, *columns).where(s.session_id.in_(session_ids)).with_for_update()
+    # ORDER BY: PostgreSQL locks the rows in this order, the one every writer uses.
+    stmt = (
+        select(s.session_id, *columns)
+        .where(s.session_id.in_(session_ids))
+        .order_by(s.session_id)
+        .with_for_update()
+    )
     keys = tuple(c.key for c in columns)
     rows = await session.execute(stmt)
     return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows if r[0] is not None}

@@ -48,7 +48,9 @@ async def _add(
     rows: Iterable[dict[str, Any]],
 ) -> None:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter."""
-    rows = list(rows)
+    # Sorted by key: every writer locks rollup rows in the same order, so two processes
+    # upserting overlapping rows wait for each other instead of deadlocking.
+    rows = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
     if not rows:
         return
     # One cached statement, many parameter sets (see ingest.repository.insert_sessions).
@@ -88,8 +90,10 @@ def _add_figures(
         acc[f"{prefix}_count"] += (after is not None) - (before is not None)
 
 
-async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Counts newly stored views (never duplicates: pass only rows that were inserted)."""
+def _count_starts(
+    rows: list[dict[str, Any]],
+) -> tuple[dict[tuple[Any, ...], dict[str, Any]], dict[tuple[Any, ...], int]]:
+    """The hourly and dimension counters that newly stored views add, per key."""
     hourly: dict[tuple[Any, ...], dict[str, Any]] = {}
     dims: dict[tuple[Any, ...], int] = defaultdict(int)
     for row in rows:
@@ -109,6 +113,32 @@ async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
             value = row.get(dim)
             if value:
                 dims[(*key, dim, str(value)[:100])] += 1
+    return hourly, dims
+
+
+async def add_batch(
+    session: AsyncSession,
+    rows: list[dict[str, Any]],
+    before: Mapping[Any, Mapping[str, Any]],
+    after: Mapping[Any, Mapping[str, Any]],
+) -> None:
+    """A write batch's starts (newly inserted rows only) and ends, in the global lock order.
+
+    Starts and ends share ONE ``rollup_hourly`` statement, and the tables follow each other
+    in the order of ``ingest.writes`` (hourly → dims → visitor keys → daily visitors): a
+    second hourly statement after the dims would lock in an order another process reverses.
+    """
+    hourly, dims = _count_starts(rows)
+    _count_end_changes(hourly, before, after)
+    await _write_hourly(session, hourly, dims)
+    await _count_visitors(session, rows)
+
+
+async def _write_hourly(
+    session: AsyncSession,
+    hourly: dict[tuple[Any, ...], dict[str, Any]],
+    dims: dict[tuple[Any, ...], int],
+) -> None:
     await _add(
         session,
         RollupHourly.__table__,
@@ -121,7 +151,6 @@ async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         DIM_KEYS,
         ({**dict(zip(DIM_KEYS, k, strict=True)), "views": n} for k, n in dims.items()),
     )
-    await _count_visitors(session, rows)
 
 
 async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -144,7 +173,7 @@ async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         .on_conflict_do_nothing()
         .returning(*(VisitorKey.__table__.c[n] for n in names))
     )
-    params = [dict(zip(names, k, strict=True)) for k in keys]
+    params = [dict(zip(names, k, strict=True)) for k in sorted(keys)]  # lock order, see _add
     counts: dict[tuple[str, int, date], dict[str, int]] = defaultdict(
         lambda: {"humans": 0, "everyone": 0}
     )
@@ -159,13 +188,12 @@ async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     )
 
 
-async def add_end_changes(
-    session: AsyncSession,
+def _count_end_changes(
+    deltas: dict[tuple[Any, ...], dict[str, Any]],
     before: Mapping[Any, Mapping[str, Any]],
     after: Mapping[Any, Mapping[str, Any]],
 ) -> None:
     """Adds what ends changed to the hour each session started in."""
-    deltas: dict[tuple[Any, ...], dict[str, Any]] = {}
     for sid, new in after.items():
         old = before[sid]
         key = (old["ar_content_id"], hour_of(old["created_at"]), bool(old["is_bot"]))
@@ -179,9 +207,3 @@ async def add_end_changes(
             acc[QUALITY_COLUMN[q0]] -= 1
             acc[QUALITY_COLUMN[q1]] += 1
         _add_figures(acc, old, new)
-    await _add(
-        session,
-        RollupHourly.__table__,
-        HOURLY_KEYS,
-        ({**dict(zip(HOURLY_KEYS, k, strict=True)), **v} for k, v in deltas.items()),
-    )

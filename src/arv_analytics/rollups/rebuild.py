@@ -46,10 +46,13 @@ UTC_MIDNIGHT = time(0, 0)
 
 async def _lock(session: AsyncSession) -> None:
     if session.get_bind().dialect.name == "postgresql":
+        # LOCK TABLE takes the tables one after the other: in the write path's order
+        # (ingest.writes), or a batch holding visitor_keys and waiting for
+        # rollup_daily_visitors deadlocks with a recount holding the reverse.
         await session.execute(
             text(
-                "LOCK TABLE rollup_hourly, rollup_hourly_dims, rollup_daily_visitors, "
-                "visitor_keys IN SHARE ROW EXCLUSIVE MODE"
+                "LOCK TABLE rollup_hourly, rollup_hourly_dims, visitor_keys, "
+                "rollup_daily_visitors IN SHARE ROW EXCLUSIVE MODE"
             )
         )
 
