@@ -82,7 +82,11 @@ def describe(exc: BaseException) -> str:
 
 
 async def retry_transient(
-    work: Callable[[], Awaitable[T]], *, what: str, attempts: int = ATTEMPTS
+    work: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    attempts: int = ATTEMPTS,
+    on_retry: Callable[[], None] | None = None,
 ) -> T:
     """Runs ``work`` (one whole transaction) again after a deadlock or serialization failure.
 
@@ -101,5 +105,7 @@ async def retry_transient(
                 raise Overloaded("write conflicts in the database; retry shortly") from exc
             delay = random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2**attempt))  # noqa: S311
             log.info("%s: %s, retry %d in %.3f s", what, describe(exc), attempt, delay)
+            if on_retry is not None:
+                on_retry()
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")

@@ -66,6 +66,7 @@ class WriteBuffer:
         self.batches = 0  # for tests and the benchmark's report
         self.writes = 0
         self.refused = 0  # writes whose own data the database refused
+        self.retries = 0  # transactions retried after a deadlock or serialization failure
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="arv-write-buffer")
@@ -135,7 +136,9 @@ class WriteBuffer:
     async def _write(self, batch: list[Write]) -> None:
         try:
             results = await retry_transient(
-                lambda: self._transaction(batch), what=f"write batch of {len(batch)}"
+                lambda: self._transaction(batch),
+                what=f"write batch of {len(batch)}",
+                on_retry=self._count_retry,
             )
         except Exception as exc:
             if not is_own_fault(exc):
@@ -163,6 +166,9 @@ class WriteBuffer:
                 w.fail(result)
             else:
                 w.resolve(result)
+
+    def _count_retry(self) -> None:
+        self.retries += 1
 
     async def _transaction(self, batch: list[Write]) -> list[Any]:
         async with self._maker() as session:
