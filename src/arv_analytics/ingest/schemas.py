@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from arv_analytics.params import JSON_INTEGER, IdValue
+from arv_analytics.params import JSON_INTEGER, STORABLE, IdValue
 
 TrackingQuality = Literal["none", "poor", "fair", "good"]
 MAX_USER_AGENT = 2048
@@ -65,10 +65,10 @@ class StartEvent(_Event):
     session_id: uuid.UUID | None = Field(
         default=None, description="Idempotency key made by the tracker; generated when absent"
     )
-    user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT)] | None = None
-    device_type: Annotated[str, Field(max_length=50)] | None = None
-    browser: Annotated[str, Field(max_length=100)] | None = None
-    os: Annotated[str, Field(max_length=100)] | None = None
+    user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT), STORABLE] | None = None
+    device_type: Annotated[str, Field(max_length=50), STORABLE] | None = None
+    browser: Annotated[str, Field(max_length=100), STORABLE] | None = None
+    os: Annotated[str, Field(max_length=100), STORABLE] | None = None
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool = False
 
