@@ -49,7 +49,7 @@ def test_a_lost_deadlock_is_retried_not_answered(
         engine = create_engine(settings_for(database))
         buffer = WriteBuffer(create_sessionmaker(engine), RULES)
         buffer.start()
-        other = await asyncio.to_thread(psycopg.connect, conninfo)
+        other: psycopg.Connection[Any] = await asyncio.to_thread(lambda: psycopg.connect(conninfo))
         try:
             await buffer.start_session(_row(content, sid))
             # Another transaction holds the session's rollup row and will then want the
