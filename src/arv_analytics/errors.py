@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -277,6 +278,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     from arv_analytics.db import is_unavailable  # db imports FastAPI pieces; avoid a cycle
+    from arv_analytics.db_retry import describe, is_data_fault, is_transient
 
     if is_unavailable(exc):
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
@@ -284,6 +286,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
             error_body("database_unavailable", "the database is not answering; retry shortly"),
             status_code=503,
             headers={"Retry-After": "2"},
+        )
+    if is_transient(exc):  # a deadlock lost outside the write buffer, which retries its own
+        log.warning("write conflict on %s %s: %s", request.method, request.url.path, exc)
+        return await _app_error(request, Overloaded("write conflict in the database; retry"))
+    if is_data_fault(exc):  # a value the checks before the database let through
+        log.warning("value refused on %s %s: %s", request.method, request.url.path, describe(exc))
+        return await _app_error(
+            request, InvalidInput("the database refused a value of this request")
         )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
@@ -293,4 +303,10 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Database errors get their answer here, in the inner exception middleware: the handler
+    # of `Exception` runs in Starlette's outermost middleware, which re-raises after
+    # answering, so the server closes the connection and a keep-alive client's next request
+    # on it is reset (seen when the disk fills up).
+    for kind in (SQLAlchemyError, OSError, TimeoutError, UnicodeError):
+        app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)
