@@ -4,8 +4,9 @@ Before the write path took its locks in one global order, two processes' batches
 on the rollup upserts, the visitor keys and the ``FOR UPDATE`` of sessions, and each deadlock
 was answered 503 ``database_unavailable`` for a whole batch. Here three ``arv-analytics
 serve`` processes get starts of the same content and ends of the same sessions at the same
-moment; nothing may answer 5xx, everything acknowledged must be stored, and the rollups the
-processes kept must equal a recount from the raw rows.
+moment, while the rollups are recounted beside them; nothing may answer 5xx, everything
+acknowledged must be stored, and the rollups the processes kept must equal a recount from the
+raw rows.
 """
 
 from __future__ import annotations
@@ -192,13 +193,28 @@ def test_processes_share_one_database_without_deadlocks(pg: Database, tmp_path: 
                     if 200 in codes:
                         ended[sid] = seconds
 
-        with ThreadPoolExecutor(16) as pool:
+        recounts = 0
+
+        def recount_meanwhile() -> None:
+            # `arv-analytics rollup` beside the traffic: it locks the rollup tables in the
+            # writers' order, so it may make them wait but never deadlock with them.
+            nonlocal recounts
+            stop = time.monotonic() + SECONDS
+            while time.monotonic() < stop:
+                asyncio.run(_recount(pg))
+                recounts += 1
+                time.sleep(0.5)
+
+        with ThreadPoolExecutor(17) as pool:
+            recounting = pool.submit(recount_meanwhile)
             list(pool.map(viewer, range(16)))
+            recounting.result()
+        assert recounts > 0
 
     print(f"{len(statuses)} requests, {len(started)} sessions started, {len(ended)} ended")
     assert [s for s in statuses if s >= 500] == [], "5xx answered"
     assert set(statuses) == {200}
-    assert len(started) > 50, "too little traffic to mean anything"
+    assert len(started) > 30, "too little traffic to mean anything"
     stored = {
         str(r["session_id"]): r["duration_seconds"]
         for r in rows(pg.engine(), "SELECT session_id, duration_seconds FROM ar_view_sessions")
