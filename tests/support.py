@@ -41,8 +41,7 @@ PHONE_UA = (
 )
 TABLES = (
     "audit_log",
-    "rollup_hourly",
-    "rollup_hourly_dims",
+    "rollup_stats",
     "rollup_daily_visitors",
     "visitor_keys",
     "ar_view_sessions",

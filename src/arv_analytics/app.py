@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from arv_analytics import __version__
 from arv_analytics.analytics.endpoints import router as analytics_router
+from arv_analytics.analytics.query_endpoints import router as query_router
+from arv_analytics.analytics.setup import choose_engine
 from arv_analytics.audit.endpoints import router as audit_router
 from arv_analytics.catalog.endpoints import router as catalog_router
 from arv_analytics.config import Settings, get_settings
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             scheduler.start()
         # Made here, not at import: its storage belongs to this process's event loop.
         app.state.tracking_limiter = TrackingLimiter(settings)
+        app.state.analytics = await choose_engine(settings, maker)
         try:
             yield
         finally:
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ingest_router, dependencies=[Depends(limit_tracking)], responses=responses(429)
     )
     app.include_router(analytics_router)
+    app.include_router(query_router)
     app.include_router(catalog_router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")

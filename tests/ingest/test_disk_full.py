@@ -45,7 +45,7 @@ from tests.support import (
 )
 
 START = "/api/analytics/ar-session"
-ROLLUPS = ("rollup_hourly", "rollup_hourly_dims", "rollup_daily_visitors")
+ROLLUPS = ("rollup_stats", "rollup_daily_visitors")
 
 
 @contextmanager

@@ -46,7 +46,7 @@ from tests.support import (
 START = "/api/analytics/ar-session"
 PROCESSES = 3
 SECONDS = float(os.environ.get("ARV_TEST_WORKERS_SECONDS", "12"))
-ROLLUPS = ("rollup_hourly", "rollup_hourly_dims", "rollup_daily_visitors")
+ROLLUPS = ("rollup_stats", "rollup_daily_visitors")
 # Several browsers and systems: more dimension rows and visitors for the batches to share.
 AGENTS = [
     PHONE_UA,

@@ -22,6 +22,7 @@ from arv_analytics.models import utcnow
 from tests.support import Database, make_content, rows, settings_for
 
 RULES = Rules(rollups=True, end_window_seconds=14_400 + 900)
+CONTENT_HOUR = "level = 'content' AND grain = 'h' AND dimension = ''"  # the content's hour row
 
 
 def _row(content: dict[str, Any], sid: uuid.UUID, **extra: Any) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def test_a_lost_deadlock_is_retried_not_answered(
             await asyncio.to_thread(other.execute, "SET deadlock_timeout = '5s'")
             await asyncio.to_thread(
                 other.execute,
-                "UPDATE rollup_hourly SET views = views WHERE ar_content_id = %s",
+                "UPDATE rollup_stats SET views = views WHERE level = 'content' AND entity_id = %s",
                 (content["id"],),
             )
             end = asyncio.ensure_future(
@@ -80,8 +81,8 @@ def test_a_lost_deadlock_is_retried_not_answered(
     stored, retries = asyncio.run(go())
     assert stored["duration_seconds"] == 9
     assert retries >= 1, "the deadlock did not happen: the test proves nothing"
-    [hourly] = rows(db, "SELECT views, duration_sum, video_plays FROM rollup_hourly")
-    assert hourly == {"views": 1, "duration_sum": 9, "video_plays": 1}
+    [hourly] = rows(db, f"SELECT views, duration_sum, plays FROM rollup_stats WHERE {CONTENT_HOUR}")
+    assert hourly == {"views": 1, "duration_sum": 9, "plays": 1}
 
 
 def test_a_value_the_database_refuses_fails_only_its_own_write(
@@ -114,5 +115,5 @@ def test_a_value_the_database_refuses_fails_only_its_own_write(
     found = rows(db, "SELECT session_id FROM ar_view_sessions")
     stored = {str(r["session_id"]).replace("-", "") for r in found}
     assert stored == {s.hex for s in good}
-    [hourly] = rows(db, "SELECT views FROM rollup_hourly")
+    [hourly] = rows(db, f"SELECT views FROM rollup_stats WHERE {CONTENT_HOUR}")
     assert hourly == {"views": 6}

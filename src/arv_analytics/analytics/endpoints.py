@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from arv_analytics.analytics import service
+from arv_analytics.analytics.engine import Engine
 from arv_analytics.analytics.schemas import (
     CompanyAnalytics,
     ContentAnalytics,
@@ -31,9 +32,9 @@ IncludeBots = Annotated[
 _ERRORS = responses(401, 404, 422)
 
 
-def _rollups(request: Request) -> bool:
-    settings: Settings = request.app.state.settings
-    return settings.uses_rollups
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.analytics
+    return engine
 
 
 def _days(request: Request, days: int | None) -> int:
@@ -50,7 +51,7 @@ async def overview(
     include_bots: IncludeBots = False,
 ) -> Overview:
     return await service.overview(
-        session, principal, _days(request, days), include_bots, rollups=_rollups(request)
+        session, _engine(request), principal, _days(request, days), include_bots
     )
 
 
@@ -64,12 +65,7 @@ async def company(
     include_bots: IncludeBots = False,
 ) -> CompanyAnalytics:
     return await service.company(
-        session,
-        principal,
-        company_id,
-        _days(request, days),
-        include_bots,
-        rollups=_rollups(request),
+        session, _engine(request), principal, company_id, _days(request, days), include_bots
     )
 
 
@@ -83,12 +79,7 @@ async def project(
     include_bots: IncludeBots = False,
 ) -> ProjectAnalytics:
     return await service.project(
-        session,
-        principal,
-        project_id,
-        _days(request, days),
-        include_bots,
-        rollups=_rollups(request),
+        session, _engine(request), principal, project_id, _days(request, days), include_bots
     )
 
 
@@ -102,10 +93,5 @@ async def content(
     include_bots: IncludeBots = False,
 ) -> ContentAnalytics:
     return await service.content(
-        session,
-        principal,
-        content_id,
-        _days(request, days),
-        include_bots,
-        rollups=_rollups(request),
+        session, _engine(request), principal, content_id, _days(request, days), include_bots
     )

@@ -53,15 +53,27 @@ class Metrics(Window):
     sessions_with_tracking_figures: int = Field(
         description="Views whose tracker reported tracked seconds and losses"
     )
+    # The engine's metrics (GET /api/v1/schema defines each), beyond the original keys.
+    views: int = Field(default=0, description="Views in the window")
+    median_duration_seconds: float | None = None
+    target_found: int = 0
+    target_found_rate: float | None = None
+    median_time_to_first_found_ms: float | None = None
+    target_losses_per_session: float | None = None
+    camera_granted: int = 0
+    camera_granted_rate: float | None = None
+    median_camera_ms: float | None = None
+    median_video_start_ms: float | None = None
 
 
 class Overview(Metrics):
     total_views: int
     active_content: int = Field(description="Active AR content (with active project and company)")
+    active_projects: int = Field(description="Active projects (with an active company) in scope")
+    active_companies: int = Field(description="Active companies in scope")
 
 
 class _Entity(Metrics):
-    views: int
     views_30_days: int = Field(
         description="Views in the window (named for the default 30-day window; follows ?days=)"
     )

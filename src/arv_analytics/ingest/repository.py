@@ -142,22 +142,17 @@ async def lock_states(
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """The current state of sessions about to be changed, locked until the transaction ends,
     so the rollups can be given exactly the difference an end makes."""
-    s = ARViewSession
-    columns = (
-        s.ar_content_id, s.project_id, s.company_id, s.created_at, s.is_bot,
-        s.duration_seconds, s.tracking_quality, s.video_played, s.time_to_first_found_ms,
-        s.tracked_seconds, s.target_losses,
-    )  # fmt: skip
+    # The whole row: the rollups need every property the session is counted under.
     # ORDER BY: PostgreSQL locks the rows in this order, the one every writer uses.
+    table = ARViewSession.__table__
     stmt = (
-        select(s.session_id, *columns)
-        .where(s.session_id.in_(session_ids))
-        .order_by(s.session_id)
+        select(table)
+        .where(table.c.session_id.in_(session_ids))
+        .order_by(table.c.session_id)
         .with_for_update()
     )
-    keys = tuple(c.key for c in columns)
-    rows = await session.execute(stmt)
-    return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows if r[0] is not None}
+    rows = (await session.execute(stmt)).mappings()
+    return {r["session_id"]: dict(r) for r in rows if r["session_id"] is not None}
 
 
 async def apply_ends(

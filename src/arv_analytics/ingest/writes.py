@@ -10,8 +10,8 @@ in opposite orders deadlock, so every writer takes its locks in ONE global order
 1. ``ar_view_sessions``: new rows inserted in ``session_id`` order, then the rows that ends
    change locked (``SELECT … FOR UPDATE … ORDER BY session_id``) and updated;
 2. then the rollup tables, each touched by ONE statement per transaction, its rows sorted by
-   their key: ``rollup_hourly`` (starts and ends together) → ``rollup_hourly_dims`` →
-   ``visitor_keys`` → ``rollup_daily_visitors``.
+   their key: ``rollup_stats`` (starts and ends together) → ``visitor_keys`` →
+   ``rollup_daily_visitors`` (``rollups.maintain.add_batch``).
 
 No rollup row is locked before the last session row, and no table is revisited after a later
 one. Recounts and retention lock the same rollup tables in the same order (``LOCK TABLE``);

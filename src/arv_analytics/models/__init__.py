@@ -10,16 +10,16 @@ from arv_analytics.models.daily_salt import DailySalt
 from arv_analytics.models.job_run import JobRun
 from arv_analytics.models.project import Project
 from arv_analytics.models.rollup import (
-    TRACKER_FIGURES,
+    ROLLUP_KEYS,
     RollupDailyVisitors,
-    RollupHourly,
-    RollupHourlyDimension,
+    RollupState,
     VisitorKey,
+    rollup_stats,
 )
 
 __all__ = [
     "CAMERA_OUTCOMES",
-    "TRACKER_FIGURES",
+    "ROLLUP_KEYS",
     "TRACKING_QUALITIES",
     "APIToken",
     "ARContent",
@@ -31,8 +31,8 @@ __all__ = [
     "JobRun",
     "Project",
     "RollupDailyVisitors",
-    "RollupHourly",
-    "RollupHourlyDimension",
+    "RollupState",
     "VisitorKey",
+    "rollup_stats",
     "utcnow",
 ]

@@ -7,9 +7,9 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arv_analytics.models.base import Base, BigIntKey, UTCDateTime, utcnow
+from arv_analytics.vocabulary import CAMERA_OUTCOMES, TRACKING_QUALITIES
 
-TRACKING_QUALITIES = ("none", "poor", "fair", "good")
-CAMERA_OUTCOMES = ("granted", "denied", "dismissed", "unsupported", "error")
+__all__ = ["CAMERA_OUTCOMES", "TRACKING_QUALITIES", "ARViewSession"]
 
 
 class ARViewSession(Base):

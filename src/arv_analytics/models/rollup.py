@@ -1,86 +1,79 @@
-"""Pre-aggregated tables that answer the analytics endpoints.
+"""Pre-aggregated tables that answer the analytics engine.
 
 They are kept exact by the write path itself: the transaction that stores a start or applies
 an end also adds its change to these rows, so a rollup never lags behind, or disagrees with,
-the raw table. `arv-analytics rollup` recomputes any range from the raw rows.
+the raw table. `arv-analytics rollup` recomputes any range from the raw rows. Their counters
+are the accumulators of the metric registry (analytics/metrics.py), one column each.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES
 from arv_analytics.models.base import Base, UTCDateTime
 
-
-class RollupHourly(Base):
-    """Additive figures per UTC hour × content × bot flag."""
-
-    __tablename__ = "rollup_hourly"
-    __table_args__ = (
-        Index(None, "company_id", "hour"),
-        Index(None, "project_id", "hour"),
-        Index(None, "hour"),
-    )
-
-    ar_content_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    is_bot: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    project_id: Mapped[int] = mapped_column(BigInteger)
-    company_id: Mapped[int] = mapped_column(BigInteger)
-    views: Mapped[int] = mapped_column(BigInteger, default=0)
-    sessions: Mapped[int] = mapped_column(BigInteger, default=0)  # views with a session_id
-    duration_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    duration_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    video_plays: Mapped[int] = mapped_column(BigInteger, default=0)
-    q_none: Mapped[int] = mapped_column(BigInteger, default=0)
-    q_poor: Mapped[int] = mapped_column(BigInteger, default=0)
-    q_fair: Mapped[int] = mapped_column(BigInteger, default=0)
-    q_good: Mapped[int] = mapped_column(BigInteger, default=0)
-    q_unknown: Mapped[int] = mapped_column(BigInteger, default=0)
-    # Sum and count of each tracker figure over the views that reported it, for averages.
-    first_found_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    first_found_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    tracked_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    tracked_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    losses_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    losses_count: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-# Session column → prefix of its sum/count pair in rollup_hourly.
-TRACKER_FIGURES = {
-    "time_to_first_found_ms": "first_found",
-    "tracked_seconds": "tracked",
-    "target_losses": "losses",
-}
-
-
-class RollupHourlyDimension(Base):
-    """Views per UTC hour × content × bot flag × (device_type | browser | os | country) value."""
-
-    __tablename__ = "rollup_hourly_dims"
-
-    ar_content_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    is_bot: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(100), primary_key=True)
-    views: Mapped[int] = mapped_column(BigInteger, default=0)
+# One row per grain × UTC bucket × level × entity × bot flag × dimension value:
+# - grain "h" (UTC hour; totals only, dimension "") or "d" (UTC day; totals and every
+#   breakdown dimension, value "" standing for "no value");
+# - level "all" (entity 0), "company", "project" or "content", with the parents of the entity
+#   (company_id, project_id; 0 where none) so that a scope or a child-level breakdown is a
+#   range scan, not a join. Reading the "all" or "company" level keeps an overview's cost
+#   independent of how many contents the catalog holds.
+rollup_stats = Table(
+    "rollup_stats",
+    Base.metadata,
+    Column("grain", String(1), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("entity_id", BigInteger, nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),
+    Column("value", String(100), nullable=False),
+    Column("is_bot", Boolean, nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Column("project_id", BigInteger, nullable=False),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in ACCUMULATOR_NAMES),
+    PrimaryKeyConstraint(
+        "level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot",
+        name="pk_rollup_stats",
+    ),
+    Index("ix_rollup_stats_company", "company_id", "level", "grain", "dimension", "bucket"),
+    Index("ix_rollup_stats_project", "project_id", "level", "grain", "dimension", "bucket"),
+)  # fmt: skip
+ROLLUP_KEYS = ("level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot")
 
 
 class RollupDailyVisitors(Base):
     """Unique visitors per UTC day × level (company, project, content) × entity.
 
-    ``humans`` counts visitors among non-bot views, ``everyone`` among all views.
+    ``humans`` counts visitors among non-bot views, ``everyone`` among all views. The parents
+    (company_id, project_id) allow scoped child-level breakdowns without a join.
     """
 
     __tablename__ = "rollup_daily_visitors"
+    __table_args__ = (
+        Index(None, "company_id", "level", "day"),
+        Index(None, "project_id", "level", "day"),
+    )
 
     level: Mapped[str] = mapped_column(String(8), primary_key=True)
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    company_id: Mapped[int] = mapped_column(BigInteger)
+    project_id: Mapped[int] = mapped_column(BigInteger)
     humans: Mapped[int] = mapped_column(Integer, default=0)
     everyone: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -99,3 +92,16 @@ class VisitorKey(Base):
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # "humans" or "everyone"
     visitor_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class RollupState(Base):
+    """Which version of the rollup layout the stored rows were counted with.
+
+    When the code's ROLLUP_VERSION is newer (a metric or dimension was added), `serve`
+    recounts every day before the rollups answer anything; until then the raw executor does.
+    """
+
+    __tablename__ = "rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)

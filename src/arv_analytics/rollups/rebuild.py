@@ -1,10 +1,11 @@
 """Recomputing rollups from the raw table: for `arv-analytics rollup`, bulk loads and purges.
 
-Idempotent: a range is deleted and recomputed in one transaction per UTC day, so running it
-twice, or over a range that is already right, changes nothing. On PostgreSQL the rollup
-tables are locked against concurrent writers for that transaction, so a write that lands
-meanwhile waits and then adds its change on top of the recomputed rows instead of being
-counted twice or lost.
+Idempotent: a range is deleted and recomputed in one transaction per chunk of UTC days, so
+running it twice, or over a range that is already right, changes nothing. Each rollup row is
+computed by one ``INSERT … SELECT`` per level, grain and property using the registry's SQL
+aggregates — the same definitions the write path's contributions follow. On PostgreSQL the
+rollup tables are locked against concurrent writers for that transaction, so a write that
+lands meanwhile waits and then adds its change on top of the recomputed rows.
 """
 
 from __future__ import annotations
@@ -27,170 +28,223 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.analytics.dimensions import LEVELS, PROPERTIES, ROLLUP_LEVELS, Level
+from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, ACCUMULATORS
 from arv_analytics.models import (
     ARContent,
     ARViewSession,
     RollupDailyVisitors,
-    RollupHourly,
-    RollupHourlyDimension,
     VisitorKey,
+    rollup_stats,
     utcnow,
 )
-from arv_analytics.rollups.figures import FIGURES, session_aggregates
-from arv_analytics.rollups.maintain import DIMENSIONS, LEVELS
-from arv_analytics.sql_functions import utc_hour
+from arv_analytics.sql_functions import utc_day, utc_day_start, utc_hour
 
 S = ARViewSession
+R = rollup_stats
 UTC_MIDNIGHT = time(0, 0)
+CHUNK_DAYS = 31  # days recounted per transaction
 
 
-async def _lock(session: AsyncSession) -> None:
+async def lock(session: AsyncSession) -> None:
+    """Blocks concurrent rollup writers until the transaction ends (PostgreSQL only; SQLite
+    has one writer at a time anyway). Tables in one fixed order, like every writer."""
     if session.get_bind().dialect.name == "postgresql":
         # LOCK TABLE takes the tables one after the other: in the write path's order
         # (ingest.writes), or a batch holding visitor_keys and waiting for
         # rollup_daily_visitors deadlocks with a recount holding the reverse.
         await session.execute(
             text(
-                "LOCK TABLE rollup_hourly, rollup_hourly_dims, visitor_keys, "
-                "rollup_daily_visitors IN SHARE ROW EXCLUSIVE MODE"
+                "LOCK TABLE rollup_stats, visitor_keys, rollup_daily_visitors "
+                "IN SHARE ROW EXCLUSIVE MODE"
             )
         )
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, UTC_MIDNIGHT, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, UTC_MIDNIGHT, tzinfo=UTC)
 
 
-async def rebuild_day(
-    session: AsyncSession, day: date, content_ids: Sequence[int] | None = None
+def _owners(level: Level, content_ids: Sequence[int]) -> Any:
+    """The ids at ``level`` that hold one of the contents (from the catalog: asking the
+    sessions table would scan it)."""
+    if level.name == "content":
+        return list(content_ids)
+    column = ARContent.company_id if level.name == "company" else ARContent.project_id
+    return select(column).where(ARContent.id.in_(content_ids)).distinct()
+
+
+async def rebuild_range(
+    session: AsyncSession, first: date, last: date, content_ids: Sequence[int] | None = None
 ) -> None:
-    """Recomputes every rollup of one UTC day (optionally only some content) and commits."""
-    start, end = _day_bounds(day)
-    await _lock(session)
-    raw = and_(S.created_at >= start, S.created_at < end)
+    """Recomputes every rollup of the UTC days first..last (optionally only the rows that
+    the given contents feed) in the caller's transaction.
+
+    Only the content level is counted from sessions (hours, then each property's days); the
+    day totals and the project, company and "all" levels are sums of content rows, which are
+    far fewer than sessions and add up exactly (every accumulator is additive)."""
+    start, end = day_start(first), day_start(last) + timedelta(days=1)
+    await lock(session)
+    in_range = and_(S.created_at >= start, S.created_at < end)
+    for level in ROLLUP_LEVELS:
+        gone = delete(R).where(R.c.level == level.name, R.c.bucket >= start, R.c.bucket < end)
+        if content_ids is not None and level.session_column is not None:
+            gone = gone.where(R.c.entity_id.in_(_owners(level, content_ids)))
+        await session.execute(gone)
+    content = ROLLUP_LEVELS[-1]
+    where = in_range
     if content_ids is not None:
-        raw = and_(raw, S.ar_content_id.in_(content_ids))
-    await _hourly(session, start, end, raw, content_ids)
-    await _dimensions(session, start, end, raw, content_ids)
-    await _visitors(session, day, raw, content_ids)
-    await session.commit()
+        where = and_(where, S.ar_content_id.in_(list(content_ids)))
+    await _insert_content(session, "h", utc_hour(S.created_at), "", None, where)
+    for prop in PROPERTIES.values():
+        value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
+        await _insert_content(session, "d", utc_day_start(S.created_at), prop.name, value, where)
+    await _derive(session, content, content, start, end, content_ids, day_totals=True)
+    for level in reversed(ROLLUP_LEVELS[:-1]):
+        await _derive(session, content, level, start, end, content_ids, day_totals=False)
+    await _visitors(session, first, last, in_range, content_ids)
 
 
-async def _hourly(
+COUNTERS = ["company_id", "project_id", *ACCUMULATOR_NAMES]
+
+
+async def _insert_content(
     session: AsyncSession,
+    grain: str,
+    bucket: ColumnElement[Any],
+    dimension: str,
+    value: ColumnElement[Any] | None,
+    where: ColumnElement[bool],
+) -> None:
+    value_expr: ColumnElement[Any] = value if value is not None else literal("", String)
+    groups: list[Any] = [S.ar_content_id, bucket, S.is_bot]
+    if value is not None:
+        groups.append(value)
+    rows = (
+        select(
+            literal("content", String), S.ar_content_id, literal(grain, String),
+            literal(dimension, String), bucket, value_expr, S.is_bot,
+            func.min(S.company_id), func.min(S.project_id),
+            *(a.sql() for a in ACCUMULATORS),
+        )
+        .where(where)
+        .group_by(*groups)
+    )  # fmt: skip
+    await session.execute(insert(R).from_select([*KEY_COLUMNS, *COUNTERS], rows))
+
+
+KEY_COLUMNS = ["level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot"]
+
+
+async def _derive(
+    session: AsyncSession,
+    content: Level,
+    level: Level,
     start: datetime,
     end: datetime,
-    raw: ColumnElement[bool],
     content_ids: Sequence[int] | None,
+    *,
+    day_totals: bool,
 ) -> None:
-    gone = delete(RollupHourly).where(RollupHourly.hour >= start, RollupHourly.hour < end)
-    if content_ids is not None:
-        gone = gone.where(RollupHourly.ar_content_id.in_(content_ids))
-    await session.execute(gone)
-    hour = utc_hour(S.created_at)
-    keys = (S.ar_content_id, hour, S.is_bot, S.project_id, S.company_id)
-    rows = select(*keys, *session_aggregates()).where(raw).group_by(*keys)
-    columns = ["ar_content_id", "hour", "is_bot", "project_id", "company_id", *FIGURES]
-    await session.execute(insert(RollupHourly).from_select(columns, rows))
+    """Rows of ``level`` as sums of content rows: the content level's day totals from its
+    hours (``day_totals``), or a parent level's hours and days from content hours and days."""
+    source = and_(R.c.level == content.name, R.c.bucket >= start, R.c.bucket < end)
+    if day_totals:
+        source = and_(source, R.c.grain == "h")
+        bucket: Any = utc_day_start(R.c.bucket)
+        grain: Any = literal("d", String)
+        entity: Any = R.c.entity_id
+        if content_ids is not None:
+            source = and_(source, R.c.entity_id.in_(list(content_ids)))
+    else:
+        bucket, grain = R.c.bucket, R.c.grain
+        entity = {"all": literal(0), "company": R.c.company_id, "project": R.c.project_id}[
+            level.name
+        ]
+        if content_ids is not None and level.session_column is not None:
+            parent = R.c.company_id if level.name == "company" else R.c.project_id
+            source = and_(source, parent.in_(_owners(level, content_ids)))
+    company = R.c.company_id if level.depth >= 1 else literal(0)
+    project = R.c.project_id if level.depth >= 2 else literal(0)
+    groups = [
+        g for g in (entity, grain, R.c.dimension, bucket, R.c.value, R.c.is_bot)
+        if not _is_literal(g)
+    ]  # fmt: skip
+    rows = (
+        select(
+            literal(level.name, String), entity, grain, R.c.dimension, bucket, R.c.value,
+            R.c.is_bot, func.min(company) if level.depth >= 1 else literal(0),
+            func.min(project) if level.depth >= 2 else literal(0),
+            *(func.sum(R.c[n]) for n in ACCUMULATOR_NAMES),
+        )
+        .where(source)
+        .group_by(*groups)
+    )  # fmt: skip
+    await session.execute(insert(R).from_select([*KEY_COLUMNS, *COUNTERS], rows))
 
 
-async def _dimensions(
-    session: AsyncSession,
-    start: datetime,
-    end: datetime,
-    raw: ColumnElement[bool],
-    content_ids: Sequence[int] | None,
-) -> None:
-    gone = delete(RollupHourlyDimension).where(
-        RollupHourlyDimension.hour >= start, RollupHourlyDimension.hour < end
-    )
-    if content_ids is not None:
-        gone = gone.where(RollupHourlyDimension.ar_content_id.in_(content_ids))
-    await session.execute(gone)
-    hour = utc_hour(S.created_at)
-    for dim in DIMENSIONS:
-        column = getattr(S, dim)
-        value = func.substr(column, 1, 100)
-        rows = (
-            select(S.ar_content_id, hour, S.is_bot, literal(dim, String), value, func.count())
-            .where(raw, column.is_not(None), column != "")
-            .group_by(S.ar_content_id, hour, S.is_bot, value)
-        )
-        await session.execute(
-            insert(RollupHourlyDimension).from_select(
-                ["ar_content_id", "hour", "is_bot", "dimension", "value", "views"], rows
-            )
-        )
+def _is_literal(expr: Any) -> bool:
+    return getattr(expr, "__visit_name__", "") == "bindparam"
 
 
 async def _visitors(
-    session: AsyncSession, day: date, raw: ColumnElement[bool], content_ids: Sequence[int] | None
+    session: AsyncSession,
+    first: date,
+    last: date,
+    in_range: ColumnElement[bool],
+    content_ids: Sequence[int] | None,
 ) -> None:
-    keep_keys = day >= utcnow().date() - timedelta(days=1)  # days that still take new views
-    for level, column_name in LEVELS:
-        column = getattr(S, column_name)
-        entities: Any = None
-        if content_ids is not None:
-            # Every project and company that holds one of the contents is recounted whole.
-            # Their ids come from the catalog: asking the sessions table would scan it all.
-            owner = getattr(ARContent, column_name) if level != "content" else ARContent.id
-            entities = select(owner).where(ARContent.id.in_(content_ids)).distinct()
-            if level == "content":
-                entities = list(content_ids)
-        counters = delete(RollupDailyVisitors).where(
-            RollupDailyVisitors.level == level, RollupDailyVisitors.day == day
+    keep_from = utcnow().date() - timedelta(days=1)  # days that still take new views
+    day = utc_day(S.created_at)
+    V = RollupDailyVisitors  # noqa: N806 - the table, as in the other modules
+    for level in LEVELS:
+        column = level.column
+        counters = delete(V).where(V.level == level.name, V.day >= first, V.day <= last)
+        keys = delete(VisitorKey).where(
+            VisitorKey.level == level.name, VisitorKey.day >= first, VisitorKey.day <= last
         )
-        keys = delete(VisitorKey).where(VisitorKey.level == level, VisitorKey.day == day)
-        scope_raw = raw
-        if entities is not None:
-            counters = counters.where(RollupDailyVisitors.entity_id.in_(entities))
-            keys = keys.where(VisitorKey.entity_id.in_(entities))
-            scope_raw = and_(
-                S.created_at >= _day_bounds(day)[0],
-                S.created_at < _day_bounds(day)[1],
-                column.in_(entities),
-            )
+        where = and_(in_range, S.visitor_hash.is_not(None))
+        if content_ids is not None:
+            owners = _owners(level, content_ids)
+            counters = counters.where(V.entity_id.in_(owners))
+            keys = keys.where(VisitorKey.entity_id.in_(owners))
+            where = and_(where, column.in_(owners))
         await session.execute(counters)
         await session.execute(keys)
         human = S.is_bot.is_(False)
         rows = (
             select(
-                literal(level, String),
-                column,
-                literal(day),
+                literal(level.name, String), column, day,
+                func.min(S.company_id),
+                func.min(S.project_id) if level.depth >= 2 else literal(0),
                 func.count(func.distinct(case((human, S.visitor_hash)))),
                 func.count(func.distinct(S.visitor_hash)),
             )
-            .where(scope_raw, S.visitor_hash.is_not(None))
-            .group_by(column)
-        )
+            .where(where)
+            .group_by(column, day)
+        )  # fmt: skip
         await session.execute(
-            insert(RollupDailyVisitors).from_select(
-                ["level", "entity_id", "day", "humans", "everyone"], rows
+            insert(V).from_select(
+                ["level", "entity_id", "day", "company_id", "project_id", "humans", "everyone"],
+                rows,
             )
         )
-        if keep_keys:
-            for scope, condition in (("everyone", None), ("humans", human)):
-                where = and_(scope_raw, S.visitor_hash.is_not(None))
-                if condition is not None:
-                    where = and_(where, condition)
-                key_rows = (
-                    select(
-                        literal(day),
-                        literal(level, String),
-                        column,
-                        literal(scope, String),
-                        S.visitor_hash,
-                    )
-                    .where(where)
-                    .distinct()
+        if last < keep_from:
+            continue
+        recent = and_(where, S.created_at >= day_start(max(first, keep_from)))
+        for scope, condition in (("everyone", None), ("humans", human)):
+            scoped = recent if condition is None else and_(recent, condition)
+            key_rows = (
+                select(day, literal(level.name, String), column, literal(scope, String),
+                       S.visitor_hash)
+                .where(scoped)
+                .distinct()
+            )  # fmt: skip
+            await session.execute(
+                insert(VisitorKey).from_select(
+                    ["day", "level", "entity_id", "scope", "visitor_hash"], key_rows
                 )
-                await session.execute(
-                    insert(VisitorKey).from_select(
-                        ["day", "level", "entity_id", "scope", "visitor_hash"], key_rows
-                    )
-                )
+            )
 
 
 async def rebuild(
@@ -201,14 +255,18 @@ async def rebuild(
     content_ids: Sequence[int] | None = None,
     progress: Callable[[date], None] | None = None,
 ) -> int:
-    """Recomputes the rollups of every UTC day from ``first`` to ``last``; returns the days."""
+    """Recomputes the rollups of every UTC day from ``first`` to ``last``, committing per
+    chunk of days; returns the number of days. ``progress`` is called once per day."""
     day, days = first, 0
     while day <= last:
-        await rebuild_day(session, day, content_ids)
-        if progress:
-            progress(day)
-        day += timedelta(days=1)
-        days += 1
+        chunk_last = min(last, day + timedelta(days=CHUNK_DAYS - 1))
+        await rebuild_range(session, day, chunk_last, content_ids)
+        await session.commit()
+        while day <= chunk_last:
+            if progress:
+                progress(day)
+            day += timedelta(days=1)
+            days += 1
     return days
 
 
@@ -226,14 +284,12 @@ async def session_days(
 
 async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
     """Drops rollups older than ``cutoff`` (retention) and recounts the day it falls in."""
-    await _lock(session)
-    hour = cutoff.replace(minute=0, second=0, microsecond=0)
-    dims, visitors = RollupHourlyDimension, RollupDailyVisitors
-    await session.execute(delete(RollupHourly).where(RollupHourly.hour < hour))
-    await session.execute(delete(dims).where(dims.hour < hour))
-    await session.execute(delete(visitors).where(visitors.day < cutoff.date()))
+    await lock(session)
+    day = cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
+    await session.execute(delete(R).where(R.c.bucket < day))
+    await session.execute(delete(RollupDailyVisitors).where(RollupDailyVisitors.day < day.date()))
+    await rebuild_range(session, cutoff.date(), cutoff.date())
     await session.commit()
-    await rebuild_day(session, cutoff.date())
 
 
 async def forget_visitor_keys(session: AsyncSession, today: date) -> int:
@@ -243,3 +299,11 @@ async def forget_visitor_keys(session: AsyncSession, today: date) -> int:
         delete(VisitorKey).where(VisitorKey.day < today - timedelta(days=1))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def rebuild_all(session: AsyncSession, progress: Callable[[date], None] | None = None) -> int:
+    """Recounts every day holding sessions."""
+    span = await session_days(session, S.id.is_not(None))
+    if span is None:
+        return 0
+    return await rebuild(session, *span, progress=progress)

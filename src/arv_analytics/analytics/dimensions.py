@@ -1,0 +1,92 @@
+"""What a question can group or filter by: time buckets, the hierarchy, and session properties.
+
+The hierarchy (company → project → content) is defined here once: each level's name, its key
+column on sessions, and its parents. Rollup rows and the raw executor both read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.orm import InstrumentedAttribute
+
+from arv_analytics.models.ar_view_session import ARViewSession
+
+S = ARViewSession
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One level of the hierarchy, as rollup rows name it."""
+
+    name: Literal["all", "company", "project", "content"]
+    session_column: str | None  # None for "all"
+    depth: int
+
+    @property
+    def column(self) -> InstrumentedAttribute[Any]:
+        assert self.session_column is not None
+        return getattr(S, self.session_column)  # type: ignore[no-any-return]
+
+
+ALL = Level("all", None, 0)
+COMPANY = Level("company", "company_id", 1)
+PROJECT = Level("project", "project_id", 2)
+CONTENT = Level("content", "ar_content_id", 3)
+LEVELS = (COMPANY, PROJECT, CONTENT)  # the stored entity levels, parents first
+ROLLUP_LEVELS = (ALL, COMPANY, PROJECT, CONTENT)
+HIERARCHY = {"company": COMPANY, "project": PROJECT, "content": CONTENT}
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """A session property that can be grouped by and filtered on."""
+
+    name: str  # the API's name
+    column: str  # the ar_view_sessions column
+    description: str
+
+    @property
+    def session_column(self) -> InstrumentedAttribute[Any]:
+        return getattr(S, self.column)  # type: ignore[no-any-return]
+
+
+PROPERTIES: dict[str, Property] = {
+    p.name: p
+    for p in (
+        Property("device_type", "device_type", "mobile, tablet, desktop, bot or other"),
+        Property("browser", "browser", "Browser family, from the user agent"),
+        Property("os", "os", "Operating system family, from the user agent"),
+        Property("country", "country", "ISO country code, from the address"),
+        Property("city", "city", "City, when a city database is configured"),
+        Property("tracking_quality", "tracking_quality", "none, poor, fair or good"),
+        Property("camera_outcome", "camera_outcome",
+                 "granted, denied, dismissed, unsupported or error"),
+        Property("source", "utm_source", "The viewer URL's utm_source"),
+        Property("utm_medium", "utm_medium", "The viewer URL's utm_medium"),
+        Property("utm_campaign", "utm_campaign", "The viewer URL's utm_campaign"),
+        Property("placement", "placement",
+                 "The viewer URL's src parameter: which printed placement was scanned"),
+        Property("referrer", "referrer_host", "The referring page's host"),
+    )
+}  # fmt: skip
+
+TIME_GRANULARITIES = ("hour", "day", "week", "month", "weekday", "hour_of_day")
+TIME_PREFIX = "time:"
+MAX_VALUE = 100  # longest stored dimension value (the widest property column)
+
+
+def property_value(row: Mapping[str, Any], prop: Property) -> str:
+    """A session's value for a property as rollups store it: "" for no value."""
+    value = row.get(prop.column)
+    return "" if value is None else str(value)[:MAX_VALUE]
+
+
+def all_dimension_names() -> list[str]:
+    return [
+        *(TIME_PREFIX + g for g in TIME_GRANULARITIES),
+        *HIERARCHY,
+        *PROPERTIES,
+    ]

@@ -1,0 +1,293 @@
+"""The rollup executor: answers from ``rollup_stats`` and ``rollup_daily_visitors``, exactly.
+
+A period is cut into UTC days that lie wholly inside one answer bucket (read at day grain),
+UTC hours that do (hour grain: totals only), and the rest — the minutes at the period's
+edges, days of zones whose offset is not a whole hour — which the raw executor answers over
+just those ranges. Visitors come from the daily visitor rows for whole UTC days and from raw
+sessions for partial days (a visitor is counted once per UTC day, so days cannot be split).
+
+The rollup rows hold one breakdown property each, so a question involving two different
+properties (in dimensions or filters) is answered by the raw executor, and the answer's
+meta says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arv_analytics.analytics.dimensions import HIERARCHY, PROPERTIES
+from arv_analytics.analytics.executors import Answer, GroupKey, raw
+from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, zero
+from arv_analytics.analytics.periods import bucket_key
+from arv_analytics.analytics.query import Query
+from arv_analytics.models import RollupDailyVisitors, rollup_stats
+
+R = rollup_stats
+V = RollupDailyVisitors
+Range = tuple[datetime, datetime]
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+
+
+def _floor(moment: datetime, step: timedelta) -> datetime:
+    base = moment.replace(minute=0, second=0, microsecond=0)
+    return base.replace(hour=0) if step == DAY else base
+
+
+def _ceil(moment: datetime, step: timedelta) -> datetime:
+    floor = _floor(moment, step)
+    return floor if floor == moment else floor + step
+
+
+def _merge(ranges: list[Range]) -> list[Range]:
+    out: list[Range] = []
+    for a, b in sorted(ranges):
+        if a >= b:
+            continue
+        if out and out[-1][1] >= a:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _whole_hours(q: Query, a: datetime, b: datetime) -> bool:
+    """Each UTC hour of [a, b) falls in one local hour: the offset is a whole number of hours."""
+    return all(
+        int(m.astimezone(q.tz).utcoffset().total_seconds()) % 3600 == 0  # type: ignore[union-attr]
+        for m in (a, b - timedelta(microseconds=1))
+    )
+
+
+def _one_bucket(q: Query, day: datetime) -> bool:
+    if q.time is None:
+        return True
+    if q.time in ("hour", "hour_of_day"):
+        return False
+    last = day + DAY - timedelta(microseconds=1)
+    return bucket_key(day, q.time, q.tz) == bucket_key(last, q.time, q.tz)
+
+
+class Plan:
+    """Which ranges are read from day rows, hour rows and raw sessions."""
+
+    def __init__(self, q: Query, *, hours_allowed: bool) -> None:
+        since, until = q.period.since, q.period.until
+        # No view is stored after "now", so a period ending at or after now may read whole
+        # rollup days and hours that reach beyond it: they hold nothing later anyway.
+        end = _ceil(until, DAY) if until >= q.now else until
+        self.days: list[Range] = []
+        self.hours: list[Range] = []
+        self.raw: list[Range] = []
+        self.visitor_days: list[Range] = []
+        d0, d1 = _ceil(since, DAY), _floor(end, DAY)
+        if d0 >= d1:
+            self._hours_or_raw(q, since, end, hours_allowed)
+        else:
+            self._hours_or_raw(q, since, d0, hours_allowed)
+            day = d0
+            while day < d1:
+                if _one_bucket(q, day):
+                    self.days.append((day, day + DAY))
+                    self.visitor_days.append((day, day + DAY))
+                elif hours_allowed and _whole_hours(q, day, day + DAY):
+                    self.hours.append((day, day + DAY))
+                else:
+                    self.raw.append((day, day + DAY))
+                day += DAY
+            self._hours_or_raw(q, d1, end, hours_allowed)
+        self.days, self.hours = _merge(self.days), _merge(self.hours)
+        self.visitor_days = _merge(self.visitor_days)
+        self.raw = [(max(a, since), min(b, until)) for a, b in _merge(self.raw)]
+        self.raw = [(a, b) for a, b in self.raw if a < b]
+        # Visitors of every moment outside whole days come from raw sessions.
+        self.visitor_raw = _complement((since, until), self.visitor_days)
+
+    def _hours_or_raw(self, q: Query, a: datetime, b: datetime, hours_allowed: bool) -> None:
+        if a >= b:
+            return
+        h0, h1 = _ceil(a, HOUR), _floor(b, HOUR)
+        if hours_allowed and h0 < h1 and _whole_hours(q, h0, h1):
+            self.raw.append((a, h0))
+            self.hours.append((h0, h1))
+            self.raw.append((h1, b))
+        else:
+            self.raw.append((a, b))
+
+
+def _complement(span: Range, covered: Sequence[Range]) -> list[Range]:
+    out, cursor = [], span[0]
+    for a, b in covered:
+        if a > cursor:
+            out.append((cursor, min(a, span[1])))
+        cursor = max(cursor, b)
+    if cursor < span[1]:
+        out.append((cursor, span[1]))
+    return [(a, b) for a, b in out if a < b]
+
+
+def _level(q: Query) -> str:
+    used = {d for d in q.dimensions if d in HIERARCHY} | {
+        f.dimension for f in q.filters if f.dimension in HIERARCHY
+    }
+    if not used:
+        return "company" if q.company_scope is not None else "all"
+    return max(used, key=lambda name: HIERARCHY[name].depth)
+
+
+def _hierarchy_column(table: Any, level: str, dimension: str) -> ColumnElement[Any]:
+    if dimension == level:
+        return table.c.entity_id if hasattr(table, "c") else table.entity_id  # type: ignore[no-any-return]
+    name = "company_id" if dimension == "company" else "project_id"
+    return table.c[name] if hasattr(table, "c") else getattr(table, name)  # type: ignore[no-any-return]
+
+
+def _scope(q: Query, table: Any, level: str) -> list[Any]:
+    parts: list[Any] = []
+    if q.company_scope is not None:
+        parts.append(_hierarchy_column(table, level, "company") == q.company_scope)
+    for f in q.filters:
+        if f.dimension in HIERARCHY:
+            column = _hierarchy_column(table, level, f.dimension)
+            parts.append(raw.filter_condition(column, f, [int(v) for v in f.values]))
+    return parts
+
+
+def _in(column: Any, ranges: Sequence[Range]) -> Any:
+    return or_(*(and_(column >= a, column < b) for a, b in ranges)) if ranges else false()
+
+
+class RollupExecutor:
+    name = "rollups"
+
+    def __init__(self) -> None:
+        self._raw = raw.RawExecutor()
+
+    async def run(self, session: AsyncSession, q: Query) -> Answer:
+        props = q.properties_used
+        if len(props) > 1:
+            answer = await self._raw.run(session, q)
+            answer.warnings.append(
+                "answered from raw sessions: rollups hold one breakdown property at a time "
+                f"and this question uses {len(props)} ({', '.join(sorted(props))})"
+            )
+            return answer
+        prop = next(iter(props), None)
+        plan = Plan(q, hours_allowed=prop is None)
+        groups: dict[GroupKey, dict[str, int]] = {}
+        used_raw = False
+        if plan.days or plan.hours:
+            await self._rollup_figures(session, q, prop, plan, groups)
+        if plan.raw:
+            used_raw = True
+            _add_all(groups, await raw.aggregate(session, q, plan.raw, visitors=False))
+        if q.needs_visitors:
+            if prop is None:
+                if plan.visitor_days:
+                    await self._rollup_visitors(session, q, plan.visitor_days, groups)
+                visitor_raw = plan.visitor_raw
+            else:
+                visitor_raw = [(q.period.since, q.period.until)]
+            if visitor_raw:
+                used_raw = True
+                _add_all(groups, await raw.aggregate(session, q, visitor_raw, figures=False))
+        # An end that moved a view to another property value leaves the old value's row at
+        # zero views: such a row stands for no view at all, as in the raw table.
+        groups = {k: v for k, v in groups.items() if v["views"] or v["visitors"]}
+        rolled = bool(plan.days or plan.hours)
+        source = "rollups+raw" if rolled and used_raw else ("rollups" if rolled else "raw")
+        return Answer(groups, source)
+
+    async def _rollup_figures(
+        self,
+        session: AsyncSession,
+        q: Query,
+        prop: str | None,
+        plan: Plan,
+        groups: dict[GroupKey, dict[str, int]],
+    ) -> None:
+        level = _level(q)
+        value_col = R.c.value
+        conditions = [
+            R.c.level == level,
+            R.c.dimension == (prop or ""),
+            or_(
+                and_(R.c.grain == "d", _in(R.c.bucket, plan.days)),
+                and_(R.c.grain == "h", _in(R.c.bucket, plan.hours)),
+            ),
+            *_scope(q, R, level),
+        ]
+        if not q.include_bots:
+            conditions.append(R.c.is_bot.is_(False))
+        for f in q.filters:
+            if f.dimension in PROPERTIES:
+                conditions.append(raw.filter_condition(value_col, f, f.values))
+        keys: list[ColumnElement[Any]] = [R.c.bucket] if q.time is not None else []
+        for name in q.dimensions:
+            keys.append(value_col if name in PROPERTIES else _hierarchy_column(R, level, name))
+        stmt = (
+            select(*keys, *(func.sum(R.c[n]) for n in ACCUMULATOR_NAMES))
+            .where(and_(*conditions))
+            .group_by(*keys)
+        )
+        width = len(keys)
+        for row in await session.execute(stmt):
+            key = _group_key(q, row[:width])
+            acc = groups.setdefault(key, zero())
+            for name, value in zip(ACCUMULATOR_NAMES, row[width:], strict=True):
+                acc[name] += int(value or 0)
+
+    async def _rollup_visitors(
+        self,
+        session: AsyncSession,
+        q: Query,
+        days: Sequence[Range],
+        groups: dict[GroupKey, dict[str, int]],
+    ) -> None:
+        level = _level(q)
+        level = "company" if level == "all" else level
+        table = V.__table__
+        column = table.c.everyone if q.include_bots else table.c.humans
+        day_ranges = [(a.date(), b.date()) for a, b in days]
+        conditions = [
+            table.c.level == level,
+            or_(*(and_(table.c.day >= a, table.c.day < b) for a, b in day_ranges)),
+            *_scope(q, table, level),
+        ]
+        keys: list[ColumnElement[Any]] = [table.c.day] if q.time is not None else []
+        for name in q.dimensions:
+            keys.append(_hierarchy_column(table, level, name))
+        stmt = select(*keys, func.sum(column)).where(and_(*conditions)).group_by(*keys)
+        width = len(keys)
+        for row in await session.execute(stmt):
+            values = list(row[:width])
+            if q.time is not None:
+                day = values[0]
+                values[0] = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            acc = groups.setdefault(_group_key(q, values), zero())
+            acc["visitors"] += int(row[width] or 0)
+
+
+def _group_key(q: Query, values: Sequence[Any]) -> GroupKey:
+    out: list[Any] = list(values)
+    if q.time is not None:
+        moment = out[0]
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        out[0] = bucket_key(moment, q.time, q.tz)
+    else:
+        out.insert(0, None)
+    return tuple(int(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in out)
+
+
+def _add_all(
+    target: dict[GroupKey, dict[str, int]], source: dict[GroupKey, dict[str, int]]
+) -> None:
+    for key, acc in source.items():
+        into = target.setdefault(key, zero())
+        for name, value in acc.items():
+            into[name] += value

@@ -1,0 +1,29 @@
+"""Which executor answers, chosen once at start-up."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from arv_analytics.analytics.engine import Engine
+from arv_analytics.analytics.executors.raw import RawExecutor
+from arv_analytics.analytics.executors.rollups import RollupExecutor
+from arv_analytics.config import Settings
+from arv_analytics.rollups import state
+
+log = logging.getLogger(__name__)
+
+
+async def choose_engine(settings: Settings, maker: async_sessionmaker[AsyncSession]) -> Engine:
+    if not settings.uses_rollups:
+        return Engine(RawExecutor())
+    async with maker() as session:
+        current = await state.is_current(session)
+    if not current:
+        log.warning(
+            "rollups were counted with an older layout: answering from raw sessions until "
+            "`arv-analytics rollup` has recounted them (then restart)"
+        )
+        return Engine(RawExecutor())
+    return Engine(RollupExecutor())
