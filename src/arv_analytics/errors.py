@@ -239,7 +239,7 @@ def _union_tags(request: Request) -> frozenset[str]:
     """The tag values of the route's body when it is a discriminated union (token bodies)."""
     route = request.scope.get("route")
     field = getattr(route, "body_field", None)
-    if field is None:
+    if field is None or not _is_tagged_union(field.field_info):
         return frozenset()
     tags: set[str] = set()
     for member in get_args(_strip_annotated(field.field_info.annotation)):
@@ -248,6 +248,12 @@ def _union_tags(request: Request) -> frozenset[str]:
             if get_origin(info.annotation) is Literal:
                 tags.update(str(v) for v in get_args(info.annotation))
     return frozenset(tags)
+
+
+def _is_tagged_union(info: Any) -> bool:
+    if getattr(info, "discriminator", None) is not None:
+        return True
+    return any(getattr(m, "discriminator", None) is not None for m in info.metadata)
 
 
 def _strip_annotated(annotation: Any) -> Any:
