@@ -1,5 +1,5 @@
 # ruff: noqa: S603 - runs the project's own CLI with our own arguments
-"""Analytics latency at 1M and 10M sessions: rollups vs raw, PostgreSQL and SQLite.
+"""Analytics latency at 1M and 10M sessions: the engine's rollups vs raw, PostgreSQL and SQLite.
 
     .venv/bin/python bench/query.py [--sizes pg:1000000,pg:10000000,sqlite:1000000]
                                     [--requests 200] [--max-seconds 20]
@@ -9,9 +9,11 @@ Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and the project's venv
 For each size: a fresh database (an arv_bench_* PostgreSQL database or a SQLite file), `db
 upgrade`, `arv-analytics demo --sessions N --days 365` (COPY on PostgreSQL, then a rollup
 recount; its printed load rate is kept). Then, for ARV_ANALYTICS_SOURCE=rollups and =raw, a
-server (`arv-analytics serve`, rate limiting and jobs off) answers every analytics endpoint
-(/overview, /companies/{id}, /projects/{id}, /ar-content/{id}; the default 30-day window and
-?days=366), with the admin token, over HTTP on loopback: 20 warm-up requests, then up to
+server (`arv-analytics serve`, rate limiting and jobs off) answers the engine's benchmark
+questions (a 30-day daily series with the previous period, a 12-month monthly series, a
+country breakdown with one filter, one with two filters (a raw fallback), the funnel,
+realtime) and the compatible overview and content endpoints, with the admin token, over HTTP
+on loopback: 20 warm-up requests, then up to
 --requests sequential requests, each endpoint bounded to --max-seconds (slow raw queries stop
 early; the table says how many were measured). The ids are those of the demo's most viewed
 company, project and content. Prints p50/p95 in milliseconds per endpoint and source, and
@@ -32,6 +34,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -106,26 +109,49 @@ def most_viewed(server: Server, token: str) -> dict[str, int]:
     return best
 
 
-def endpoints(ids: dict[str, int]) -> list[str]:
-    paths = [
-        "/api/analytics/overview",
-        f"/api/analytics/companies/{ids['company']}",
-        f"/api/analytics/projects/{ids['project']}",
-        f"/api/analytics/ar-content/{ids['content']}",
-    ]
-    # A same-run baseline: an authenticated one-row catalog read (token check, FastAPI, JSON).
-    baseline = f"/api/companies/{ids['company']}"
-    return [baseline] + [p + q for p in paths for q in ("", "?days=366")]
+Request = tuple[str, str, str, dict[str, Any] | None]  # label, method, path, JSON body
 
 
-def measure(client: httpx.Client, path: str, n: int, max_seconds: float) -> Timing:
+def endpoints(ids: dict[str, int]) -> list[Request]:
+    q = "/api/v1/query"
+    content_filter = {"dimension": "content", "op": "is", "values": [ids["content"]]}
+    return [
+        # A same-run baseline: an authenticated one-row catalog read (token, FastAPI, JSON).
+        ("(baseline) catalog company", "GET", f"/api/companies/{ids['company']}", None),
+        ("overview (30 days)", "GET", "/api/analytics/overview", None),
+        ("overview ?days=366", "GET", "/api/analytics/overview?days=366", None),
+        ("content (30 days)", "GET", f"/api/analytics/ar-content/{ids['content']}", None),
+        ("30d daily + previous", "POST", q,
+         {"period": "30d", "dimensions": ["time:day"], "metrics": ["views", "unique_visitors"],
+          "comparison": "previous_period"}),
+        ("12mo monthly", "POST", q,
+         {"period": "12mo", "dimensions": ["time:month"],
+          "metrics": ["views", "unique_visitors"]}),
+        ("country, 1 filter", "POST", q,
+         {"period": "30d", "dimensions": ["country"], "filters": [content_filter],
+          "metrics": ["views", "video_play_rate"]}),
+        ("country, 2 filters (raw)", "POST", q,
+         {"period": "30d", "dimensions": ["country"], "metrics": ["views"],
+          "filters": [{"dimension": "device_type", "op": "is", "values": ["mobile"]},
+                      {"dimension": "browser", "op": "is_not", "values": ["Firefox"]}]}),
+        ("funnel (30d)", "POST", "/api/v1/funnel", {"period": "30d"}),
+        ("realtime", "GET", "/api/v1/realtime", None),
+    ]  # fmt: skip
+
+
+def measure(client: httpx.Client, request: Request, n: int, max_seconds: float) -> Timing:
+    _, method, path, body = request
+
+    def call() -> httpx.Response:
+        return client.request(method, path, json=body)
+
     for _ in range(WARMUP):
-        client.get(path).raise_for_status()
+        call().raise_for_status()
     times: list[float] = []
     deadline = time.monotonic() + max_seconds
     while len(times) < n and (time.monotonic() < deadline or len(times) < 5):
         began = time.perf_counter()
-        r = client.get(path)
+        r = call()
         times.append(time.perf_counter() - began)
         r.raise_for_status()
     ms = sorted(t * 1e3 for t in times)
@@ -155,11 +181,12 @@ def bench_size(kind: str, sessions: int, args: argparse.Namespace, tmp: Path) ->
                 ids = most_viewed(server, token)
             auth = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=server.base, headers=auth, timeout=120) as client:
-                for path in endpoints(ids):
-                    t = measure(client, path, args.requests, args.max_seconds)
-                    result.timings.setdefault(path, {})[source] = t
+                for request in endpoints(ids):
+                    t = measure(client, request, args.requests, args.max_seconds)
+                    result.timings.setdefault(request[0], {})[source] = t
                     print(
-                        f"  {source:7} {path:45} p50 {t.p50_ms:8.2f} p95 {t.p95_ms:8.2f} n={t.n}",
+                        f"  {source:7} {request[0]:30} p50 {t.p50_ms:8.2f} p95 {t.p95_ms:8.2f} "
+                        f"n={t.n}",
                         flush=True,
                     )
             stop(server)
@@ -172,17 +199,6 @@ def bench_size(kind: str, sessions: int, args: argparse.Namespace, tmp: Path) ->
             pg_drop(db)
 
 
-def generic(path: str) -> str:
-    """/api/analytics/companies/3?days=366 -> companies/{id}?days=366"""
-    if not path.startswith("/api/analytics/"):
-        return "(baseline) catalog company"
-    parts = path.removeprefix("/api/analytics/").split("/")
-    if len(parts) == 2:
-        rest = parts[1].split("?", 1)
-        return parts[0] + "/{id}" + ("?" + rest[1] if len(rest) == 2 else "")
-    return parts[0]
-
-
 def table(results: list[SizeResult]) -> str:
     head = (
         f"{'data':16} {'endpoint':28} {'rollups p50':>11} {'p95':>8} {'n':>4}   "
@@ -193,7 +209,7 @@ def table(results: list[SizeResult]) -> str:
         for path, by in r.timings.items():
             ro, raw = by["rollups"], by["raw"]
             lines.append(
-                f"{r.label:16} {generic(path):28} {ro.p50_ms:11.2f} {ro.p95_ms:8.2f} {ro.n:4d}   "
+                f"{r.label:16} {path:28} {ro.p50_ms:11.2f} {ro.p95_ms:8.2f} {ro.n:4d}   "
                 f"{raw.p50_ms:9.2f} {raw.p95_ms:9.2f} {raw.n:4d}"
             )
     return "\n".join(lines)
@@ -209,7 +225,7 @@ def scaling(results: list[SizeResult]) -> str:
         large.timings.items(), small.timings.values(), strict=True
     ):
         a, b = by_small["rollups"].p95_ms, by_large["rollups"].p95_ms
-        lines.append(f"  {generic(path):28} {a:7.2f} -> {b:7.2f} ms  ({b / a:4.2f}x)")
+        lines.append(f"  {path:28} {a:7.2f} -> {b:7.2f} ms  ({b / a:4.2f}x)")
     return "\n".join(lines)
 
 

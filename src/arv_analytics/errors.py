@@ -94,6 +94,16 @@ class Unavailable(AppError):
         super().__init__(detail, headers={"Retry-After": "2"})
 
 
+class NotReady(AppError):
+    """A readiness check failed: a load balancer should send this process no traffic."""
+
+    status_code = 503
+    code = "not_ready"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})
+
+
 class SessionClosed(AppError):
     """An end or heartbeat for a view that started too long ago to be still running."""
 

@@ -112,6 +112,7 @@ _PG_BUCKET = {
     "month": "to_char({x}, 'YYYY-MM') || '-01 00'",
     "weekday": "to_char({x}, 'ID')",
     "hour_of_day": "to_char({x}, 'HH24')",
+    "weekday_hour": "to_char({x}, 'ID') || ' ' || to_char({x}, 'HH24')",
 }
 _SQLITE_BUCKET = {
     "hour": "strftime('%Y-%m-%d %H', {x})",
@@ -120,6 +121,10 @@ _SQLITE_BUCKET = {
     "month": "strftime('%Y-%m-01 00', {x})",
     "weekday": "CAST((CAST(strftime('%w', {x}) AS INTEGER) + 6) % 7 + 1 AS TEXT)",
     "hour_of_day": "strftime('%H', {x})",
+    "weekday_hour": (
+        "CAST((CAST(strftime('%w', {x}) AS INTEGER) + 6) % 7 + 1 AS TEXT) || ' ' || "
+        "strftime('%H', {x})"
+    ),
 }
 
 

@@ -183,3 +183,48 @@ def test_db_upgrade_and_downgrade_commands(tmp_path: Path, monkeypatch: pytest.M
         assert f"database: {head}  newest: {head}" in run("db", "current")
         run("db", "downgrade", "base")
         assert "database: None" in run("db", "current")
+
+
+def test_upgrade_recounts_rollups_of_an_older_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    """A database with sessions from before migration 0007: after `db upgrade` the rollups
+    hold every view again and the engine answers from them."""
+    with new_database(database.backend, tmp_path) as old:
+        engine = old.engine()
+        try:
+            migrate.downgrade(old.url, "0006")
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO companies (id, name, slug, is_active, created_at, updated_at) "
+                    "VALUES (1, 'A', 'a', true, '2026-01-01', '2026-01-01')"
+                )
+                conn.exec_driver_sql(
+                    "INSERT INTO projects (id, company_id, name, slug, is_active, created_at, "
+                    "updated_at) VALUES (1, 1, 'P', 'p', true, '2026-01-01', '2026-01-01')"
+                )
+                conn.exec_driver_sql(
+                    "INSERT INTO ar_content (id, company_id, project_id, unique_id, title, "
+                    "is_active, created_at, updated_at) VALUES (1, 1, 1, "
+                    "'6b1f2d9a8f3e4a519c7d2e4b5a6c7d8e', 'T', true, '2026-01-01', '2026-01-01')"
+                )
+                for i in range(3):
+                    conn.exec_driver_sql(
+                        "INSERT INTO ar_view_sessions (ar_content_id, project_id, company_id, "
+                        "session_id, video_played, created_at, updated_at, is_bot) VALUES "
+                        f"(1, 1, 1, '0000000000004000800000000000000{i}', false, "
+                        "'2026-01-02 10:00:00', '2026-01-02 10:00:00', false)"
+                    )
+            monkeypatch.setenv("ARV_DATABASE_URL", old.url)
+            out = run("db", "upgrade")
+            assert "rollups recounted" in out
+            [state] = rows(engine, "SELECT version FROM rollup_state")
+            assert state["version"] == 1
+            totals = rows(
+                engine,
+                "SELECT views FROM rollup_stats WHERE level = 'all' AND grain = 'd' "
+                "AND dimension = ''",
+            )
+            assert [r["views"] for r in totals] == [3]
+        finally:
+            engine.dispose()

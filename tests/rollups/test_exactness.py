@@ -75,8 +75,9 @@ end_st = st.fixed_dictionaries(
     }
 )
 DIMENSIONS = ["time:hour", "time:day", "time:week", "time:month", "time:weekday",
-              "time:hour_of_day", "company", "project", "content", "country", "device_type",
-              "tracking_quality", "source", "placement", "camera_outcome"]  # fmt: skip
+              "time:hour_of_day", "time:weekday_hour", "company", "project", "content",
+              "country", "device_type", "tracking_quality", "source", "placement",
+              "camera_outcome"]  # fmt: skip
 filter_st = st.one_of(
     st.builds(lambda v, op: FilterIn(dimension="country", op=op, values=v),
               st.lists(st.sampled_from(["DE", "AT", "US"]), min_size=1, max_size=2),

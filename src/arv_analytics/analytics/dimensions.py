@@ -73,7 +73,7 @@ PROPERTIES: dict[str, Property] = {
     )
 }  # fmt: skip
 
-TIME_GRANULARITIES = ("hour", "day", "week", "month", "weekday", "hour_of_day")
+TIME_GRANULARITIES = ("hour", "day", "week", "month", "weekday", "hour_of_day", "weekday_hour")
 TIME_PREFIX = "time:"
 MAX_VALUE = 100  # longest stored dimension value (the widest property column)
 

@@ -49,6 +49,9 @@ def time_label(key: str, granularity: str) -> Any:
     """The API's form of a bucket key: ISO text for calendar buckets, ints for cycles."""
     if granularity in ("weekday", "hour_of_day"):
         return int(key)
+    if granularity == "weekday_hour":
+        weekday, hour = key.split(" ")
+        return f"{weekday}-{hour}"
     day, hour = key.split(" ")
     if granularity == "hour":
         return f"{day}T{hour}:00"
@@ -183,7 +186,7 @@ def _align(
 ) -> dict[GroupKey, dict[str, int]]:
     """Comparison rows keyed like the current period's: calendar buckets match by position
     (the 3rd day of this period with the 3rd day of the previous one)."""
-    if q.time is None or q.time in ("weekday", "hour_of_day"):
+    if q.time is None or q.time in ("weekday", "hour_of_day", "weekday_hour"):
         return groups
     now_keys = all_buckets(q.period, q.time, q.tz)
     before_keys = all_buckets(previous.period, q.time, q.tz)

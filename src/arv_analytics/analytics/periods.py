@@ -91,6 +91,8 @@ def bucket_key(moment: datetime, granularity: str, tz: ZoneInfo) -> str:
         return local.strftime("%Y-%m-01 00")
     if granularity == "weekday":
         return str(local.isoweekday())
+    if granularity == "weekday_hour":  # the heatmap's cell: ISO weekday and hour
+        return f"{local.isoweekday()} {local.strftime('%H')}"
     return local.strftime("%H")  # hour_of_day
 
 
@@ -106,6 +108,8 @@ def all_buckets(period: Period, granularity: str, tz: ZoneInfo) -> list[str]:
         return [str(d) for d in range(1, 8)]
     if granularity == "hour_of_day":
         return [f"{h:02d}" for h in range(24)]
+    if granularity == "weekday_hour":
+        return [f"{d} {h:02d}" for d in range(1, 8) for h in range(24)]
     keys: list[str] = []
     step = timedelta(hours=1) if granularity == "hour" else timedelta(days=1)
     local = period.since.astimezone(tz)

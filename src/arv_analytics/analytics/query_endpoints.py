@@ -25,7 +25,7 @@ from arv_analytics.tenancy.dependencies import ReaderDep
 from arv_analytics.tenancy.service import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
-_ERRORS = responses(401, 404, 422)
+_ERRORS = responses(400, 401, 404, 422)
 CSV = "text/csv; charset=utf-8"
 Format = Annotated[
     Literal["json", "csv"] | None, Query(description="csv: the rows as CSV (or Accept: text/csv)")
@@ -159,7 +159,9 @@ async def funnel_post(
     """Opened → camera granted → target found → video played: counts, conversion from the
     previous step and from the start, and the median visible time to each step. `metrics`
     is ignored; `dimensions` (e.g. browser, os, device_type) break it down."""
-    body = body.model_copy(update={"metrics": list(funnel.FUNNEL_METRICS), "comparison": None})
+    body = body.model_copy(
+        update={"metrics": list(funnel.FUNNEL_METRICS), "comparison": None, "totals": True}
+    )
     q, result = await service.run(session, _engine(request), principal, body)
     return {
         "funnel": funnel.steps(result.totals),
@@ -201,7 +203,11 @@ async def realtime_get(
     return {"active_now": active, "per_minute": minutes, "at": now.isoformat()}
 
 
-@router.get("/schema", summary="Every metric, dimension and period the engine knows")
+@router.get(
+    "/schema",
+    responses=responses(401),
+    summary="Every metric, dimension and period the engine knows",
+)
 async def schema(principal: ReaderDep) -> dict[str, Any]:
     del principal  # any valid token
     return {

@@ -3,12 +3,54 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from arv_analytics.analytics.dimensions import all_dimension_names
+from arv_analytics.analytics.metrics import METRICS
 from arv_analytics.analytics.periods import NAMED_PERIODS
-from arv_analytics.params import IdValue
+from arv_analytics.params import JSON_INTEGER, IdValue
+
+
+def _one_of(values: list[str]) -> Any:
+    allowed = set(values)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown name {value!r}; one of {', '.join(values)}")
+        return value
+
+    return check
+
+
+def _text_only(value: object) -> object:
+    # JSON has no dates: only ISO text is one (pydantic would read 0 as 1970-01-01).
+    if value is not None and not isinstance(value, str | date):
+        raise ValueError("must be an ISO date or datetime string")
+    return value
+
+
+Moment = Annotated[date | datetime, BeforeValidator(_text_only)]
+
+# Names documented as enums in the OpenAPI document (and checked), while staying defined
+# once, in the registry: clients and generated code see every metric and dimension.
+_METRICS = list(METRICS)
+_DIMENSIONS = all_dimension_names()
+_FILTERABLE = [n for n in _DIMENSIONS if ":" not in n]
+_PERIODS = [*NAMED_PERIODS, "custom"]
+MetricName = Annotated[
+    str, Field(json_schema_extra={"enum": _METRICS}), AfterValidator(_one_of(_METRICS))
+]
+DimensionName = Annotated[
+    str, Field(json_schema_extra={"enum": _DIMENSIONS}), AfterValidator(_one_of(_DIMENSIONS))
+]
+FilterDimension = Annotated[
+    str, Field(json_schema_extra={"enum": _FILTERABLE}), AfterValidator(_one_of(_FILTERABLE))
+]
+PeriodName = Annotated[
+    str, Field(json_schema_extra={"enum": _PERIODS}), AfterValidator(_one_of(_PERIODS))
+]
 
 
 class Scope(BaseModel):
@@ -22,7 +64,7 @@ class Scope(BaseModel):
 class FilterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dimension: str = Field(
+    dimension: FilterDimension = Field(
         description="A hierarchy level (company, project, content: by id) or a property",
         examples=["country"],
     )
@@ -59,22 +101,22 @@ class QueryRequest(BaseModel):
     )
 
     scope: Scope | None = Field(default=None, description="One company, project or content")
-    period: str | None = Field(
+    period: PeriodName | None = Field(
         default=None,
         description="One of " + ", ".join(NAMED_PERIODS) + " or custom (with from/to); "
         "default 30d. Named periods are whole local days ending with today",
     )
-    from_: date | datetime | None = Field(
+    from_: Moment | None = Field(
         default=None, alias="from", description="Start: a date (local midnight) or a datetime"
     )
-    to: date | datetime | None = Field(
+    to: Moment | None = Field(
         default=None, description="End: a date (included, to local midnight after it) or a datetime"
     )
     timezone: str | None = Field(default=None, description="IANA time zone; default UTC")
-    metrics: list[str] | None = Field(
+    metrics: list[MetricName] | None = Field(
         default=None, description="Default views, unique_visitors", max_length=20
     )
-    dimensions: list[str] = Field(
+    dimensions: list[DimensionName] = Field(
         default_factory=list,
         description="Up to 3: one of time:hour|day|week|month|weekday|hour_of_day and "
         "company, project, content or a property",
@@ -82,13 +124,13 @@ class QueryRequest(BaseModel):
     )
     filters: list[FilterIn] = Field(default_factory=list, max_length=20)
     comparison: Literal["previous_period", "year_over_year"] | None = None
-    include_bots: bool = False
+    include_bots: StrictBool = False
     order_by: list[str] | None = Field(
         default=None, description="Metric or dimension names; a leading - sorts descending"
     )
-    limit: int = Field(default=1000, ge=1, le=10_000)
-    offset: int = Field(default=0, ge=0, le=10_000_000)
-    totals: bool = Field(default=True, description="Also answer the totals of the question")
+    limit: Annotated[int, JSON_INTEGER] = Field(default=1000, ge=1, le=10_000)
+    offset: Annotated[int, JSON_INTEGER] = Field(default=0, ge=0, le=10_000_000)
+    totals: StrictBool = Field(default=True, description="Also answer the totals of the question")
 
 
 class ResultRow(BaseModel):

@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.audit import service as audit
 from arv_analytics.cli.common import console, load_settings, open_session, run_in_session
+from arv_analytics.config import Settings
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.jobs.registry import JOBS, find
 from arv_analytics.jobs.runner import run_job
 from arv_analytics.models import ARViewSession, JobRun
 from arv_analytics.retention.service import Selector, purge
-from arv_analytics.rollups import rebuild
+from arv_analytics.rollups import rebuild, state
 
 jobs_app = typer.Typer(help="Periodic jobs (salt rotation, retention).", no_args_is_help=True)
 
@@ -136,7 +137,33 @@ def rollup_command(
             total = (end - start).days + 1
             with Progress(console=console) as bar:
                 task = bar.add_task("rollups", total=total)
-                return await rebuild.rebuild(s, start, end, progress=lambda _: bar.advance(task))
+                days = await rebuild.rebuild(s, start, end, progress=lambda _: bar.advance(task))
+            if first is None and last is None:
+                await state.mark_current(s)  # every day was recounted with today's layout
+                await s.commit()
+            return days
 
     days = asyncio.run(go())
     typer.echo(f"rollups recounted for {days} day(s)")
+
+
+def recount_if_stale(settings: Settings) -> None:
+    """After a migration that changed the rollups' layout: recount every day now, so that
+    analytics are served from rollups again (until then they come from raw sessions)."""
+
+    async def go() -> bool:
+        async with open_session(settings) as s:
+            if await state.is_current(s):
+                return False
+            span = await rebuild.session_days(s, ARViewSession.id.is_not(None))
+            if span is not None:
+                total = (span[1] - span[0]).days + 1
+                with Progress(console=console) as bar:
+                    task = bar.add_task("recounting rollups (new layout)", total=total)
+                    await rebuild.rebuild(s, *span, progress=lambda _: bar.advance(task))
+            await state.mark_current(s)
+            await s.commit()
+            return True
+
+    if asyncio.run(go()):
+        typer.echo("rollups recounted with the new layout")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,6 +41,7 @@ from arv_analytics.db_retry import (
 from arv_analytics.errors import AppError, InvalidInput, NotFound, Overloaded, Unavailable
 from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
+from arv_analytics.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ class WriteBuffer:
         self._queue: asyncio.Queue[Write] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._writing_since: float | None = None  # queued_at of the batch being written
         self.batches = 0  # for tests and the benchmark's report
         self.writes = 0
         self.refused = 0  # writes whose own data the database refused
@@ -80,8 +83,22 @@ class WriteBuffer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def start_session(self, row: dict[str, Any]) -> None:
-        await self._submit(StartWrite(row=row))
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    @property
+    def capacity(self) -> int:
+        return self._queue.maxsize
+
+    def lag_seconds(self) -> float:
+        """Age of the oldest accepted write not yet committed (0 when all is committed)."""
+        since = self._writing_since
+        return 0.0 if since is None else max(0.0, time.monotonic() - since)
+
+    async def start_session(self, row: dict[str, Any]) -> bool:
+        """True when the row was stored, False when its session_id already was."""
+        return bool(await self._submit(StartWrite(row=row)))
 
     async def end_session(self, change: EndChange) -> dict[str, Any]:
         result: dict[str, Any] = await self._submit(EndWrite(change=change))
@@ -108,12 +125,15 @@ class WriteBuffer:
             if len(batch) < self._max_batch and self._max_wait > 0:
                 await asyncio.sleep(self._max_wait)
                 self._take(batch)
+            self._writing_since = min(w.queued_at for w in batch)
             try:
                 await self._write(batch)
             except AppError as exc:  # an answer already (write conflicts: overloaded)
                 for w in batch:
                     w.fail(exc)
             except Exception as exc:  # the writer must outlive any failure
+                cause = "unavailable" if is_unavailable(exc) else "error"
+                metrics.BATCH_FAILURES.labels(cause).inc()
                 if is_unavailable(exc):
                     # The database is away or overloaded: nothing was committed, say so (503).
                     log.warning("write batch of %d failed: %s", len(batch), exc)
@@ -123,6 +143,7 @@ class WriteBuffer:
                 for w in batch:
                     w.fail(exc)
             finally:
+                self._writing_since = None
                 for _ in batch:
                     self._queue.task_done()
 
@@ -134,6 +155,7 @@ class WriteBuffer:
                 return
 
     async def _write(self, batch: list[Write]) -> None:
+        started = time.perf_counter()
         try:
             results = await retry_transient(
                 lambda: self._transaction(batch),
@@ -159,6 +181,8 @@ class WriteBuffer:
                 batch[0].fail(NotFound("ar content not found"))
                 return
             raise
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCH_SIZE.observe(len(batch))
         self.batches += 1
         self.writes += len(batch)
         for w, result in zip(batch, results, strict=True):

@@ -5,18 +5,62 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
 
-from arv_analytics.params import JSON_INTEGER, STORABLE, IdValue
+from arv_analytics.ingest.rules import (
+    MAX_DEVICE_TYPE,
+    MAX_NAME,
+    MAX_USER_AGENT,
+    Duration,
+    TrackingQuality,
+)
+from arv_analytics.params import JSON_INTEGER, MAX_ID, STORABLE, IdValue
 
-TrackingQuality = Literal["none", "poor", "fair", "good"]
-MAX_USER_AGENT = 2048
 ContentId = IdValue
 # A JSON number (not a string or boolean), finite and non-negative. The upper bounds only
 # refuse absurd values; the service clamps to ARV_MAX_SESSION_SECONDS.
 Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400, allow_inf_nan=False)]
 Millis = Annotated[float, Field(strict=True, ge=0, le=7 * 86_400_000, allow_inf_nan=False)]
 Losses = Annotated[int, Field(ge=0, le=100_000), JSON_INTEGER]
+
+
+def _portrait_id(value: object) -> int | uuid.UUID:
+    # One rule and one message rather than a union's two (its errors name each member).
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if 1 <= value <= MAX_ID:
+            return value
+    elif isinstance(value, float) and value.is_integer() and 1 <= value <= MAX_ID:
+        return int(value)
+    raise ValueError(f"must be an id (a JSON integer 1–{MAX_ID}) or a unique_id (a UUID string)")
+
+
+PortraitId = Annotated[
+    int | uuid.UUID,
+    PlainValidator(_portrait_id),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                {"type": "string", "format": "uuid"},
+            ]
+        }
+    ),
+]
 
 
 class TrackerFigures(BaseModel):
@@ -55,8 +99,11 @@ class StartEvent(_Event):
         }
     )
 
-    portrait_id: ContentId | None = Field(
-        default=None, description="The original platform's name for ar_content.id"
+    # The original platform's viewers send the content's unique_id here; other clients its id.
+    portrait_id: PortraitId | None = Field(
+        default=None,
+        description="The original platform's name for the content: ar_content.id, or "
+        "ar_content.unique_id (a UUID string), as its viewers send it",
     )
     ar_content_id: ContentId | None = None
     ar_content_unique_id: uuid.UUID | None = Field(
@@ -66,9 +113,9 @@ class StartEvent(_Event):
         default=None, description="Idempotency key made by the tracker; generated when absent"
     )
     user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT), STORABLE] | None = None
-    device_type: Annotated[str, Field(max_length=50), STORABLE] | None = None
-    browser: Annotated[str, Field(max_length=100), STORABLE] | None = None
-    os: Annotated[str, Field(max_length=100), STORABLE] | None = None
+    device_type: Annotated[str, Field(max_length=MAX_DEVICE_TYPE), STORABLE] | None = None
+    browser: Annotated[str, Field(max_length=MAX_NAME), STORABLE] | None = None
+    os: Annotated[str, Field(max_length=MAX_NAME), STORABLE] | None = None
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool = False
 
@@ -86,17 +133,33 @@ class StartEvent(_Event):
 
     @property
     def content_id(self) -> int | None:
-        return self.ar_content_id if self.ar_content_id is not None else self.portrait_id
+        if self.ar_content_id is not None:
+            return self.ar_content_id
+        return self.portrait_id if isinstance(self.portrait_id, int) else None
+
+    @property
+    def unique_id(self) -> uuid.UUID | None:
+        if self.ar_content_unique_id is not None:
+            return self.ar_content_unique_id
+        return self.portrait_id if isinstance(self.portrait_id, uuid.UUID) else None
 
 
-class EndEvent(_Event):
-    """A heartbeat or the final end of a view: the same call, idempotent."""
+class EndReport(_Event):
+    """What an end may change; the duration optional (the original platform's update)."""
 
-    duration_seconds: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] = Field(
-        description="Visible seconds so far; the stored value only grows"
+    duration_seconds: Duration | None = Field(
+        default=None, description="Visible seconds so far; the stored value only grows"
     )
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool | None = None
+
+
+class EndEvent(EndReport):
+    """A heartbeat or the final end of a view: the same call, idempotent."""
+
+    duration_seconds: Duration = Field(
+        description="Visible seconds so far; the stored value only grows"
+    )
 
 
 class StartResponse(BaseModel):

@@ -19,7 +19,8 @@ from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.enrichment import Enricher
 from arv_analytics.ingest.merge import EndChange
-from arv_analytics.ingest.schemas import EndEvent, EndResponse, StartEvent, TrackerFigures
+from arv_analytics.ingest.rules import whole_seconds
+from arv_analytics.ingest.schemas import EndReport, EndResponse, StartEvent, TrackerFigures
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
 from arv_analytics.models import utcnow
 
@@ -28,6 +29,7 @@ from arv_analytics.models import utcnow
 class StartResult:
     session_id: uuid.UUID
     stored: bool  # False when a bot was dropped (ARV_STORE_BOTS=false)
+    created: bool = False  # True when this start stored the row; False for a repeat
 
 
 class Ingest:
@@ -60,18 +62,32 @@ class Ingest:
         return self._enricher
 
     async def _content(self, event: StartEvent) -> repository.ContentRef:
-        if event.portrait_id is not None and event.ar_content_id not in (None, event.portrait_id):
+        if isinstance(event.portrait_id, int) and event.ar_content_id not in (
+            None,
+            event.portrait_id,
+        ):
             # Two ids that disagree name no content, as an id and a unique id that disagree do.
             raise NotFound("no ar content matches both portrait_id and ar_content_id")
+        if isinstance(event.portrait_id, uuid.UUID) and event.ar_content_unique_id not in (
+            None,
+            event.portrait_id,
+        ):
+            raise NotFound("no ar content matches both portrait_id and ar_content_unique_id")
+        return await self.find_content(event.content_id, event.unique_id)
+
+    async def find_content(
+        self, content_id: int | None, unique_id: uuid.UUID | None
+    ) -> repository.ContentRef:
+        """The trackable content with these ids (both must match when both are given)."""
         if self._cache is not None:
-            ref = await self._cache.get(event.content_id, event.ar_content_unique_id)
+            ref = await self._cache.get(content_id, unique_id)
         else:
             async with self._maker() as session:
                 ref = await repository.find_content(
-                    session, content_id=event.content_id, unique_id=event.ar_content_unique_id
+                    session, content_id=content_id, unique_id=unique_id
                 )
         if ref is None:
-            if event.content_id is not None and event.ar_content_unique_id is not None:
+            if content_id is not None and unique_id is not None:
                 # Either id alone may exist; say which combination failed.
                 raise NotFound("no ar content matches both the given id and unique id")
             raise NotFound("ar content not found")
@@ -104,13 +120,17 @@ class Ingest:
             "updated_at": now,
         }
         if self._buffer is not None:
-            await self._buffer.start_session(row)
+            created = await self._buffer.start_session(row)
         else:
-            await self._naive(StartWrite(row=row))
-        return StartResult(session_id, stored=True)
+            created = await self._naive(StartWrite(row=row))
+        return StartResult(session_id, stored=True, created=created)
 
-    async def end(self, session_id: uuid.UUID, event: EndEvent) -> EndResponse:
-        duration = whole_seconds(event.duration_seconds, self._max_seconds)
+    async def end(self, session_id: uuid.UUID, event: EndReport) -> EndResponse:
+        duration = (
+            whole_seconds(event.duration_seconds, self._max_seconds)
+            if event.duration_seconds is not None
+            else None  # the original platform's update may leave the duration out
+        )
         change = EndChange(
             session_id,
             {
@@ -139,13 +159,6 @@ class Ingest:
         if isinstance(result, BaseException):
             raise result
         return result
-
-
-def whole_seconds(value: float, maximum: int) -> int:
-    """Rounds to the nearest second and clamps to the configured maximum."""
-    if value >= maximum:
-        return maximum
-    return int(value + 0.5)
 
 
 def tracker_figures(

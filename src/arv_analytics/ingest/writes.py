@@ -22,6 +22,7 @@ purge locks the sessions it deletes in ``session_id`` order. A deadlock that hap
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,9 +40,11 @@ from arv_analytics.rollups import maintain
 @dataclass(eq=False)
 class Write:
     future: asyncio.Future[Any] = field(init=False)
+    queued_at: float = field(init=False)  # monotonic; the rollup-lag metric reads it
 
     def __post_init__(self) -> None:
         self.future = asyncio.get_running_loop().create_future()
+        self.queued_at = time.monotonic()
 
     def resolve(self, value: Any) -> None:
         if not self.future.done():
@@ -73,18 +76,21 @@ async def apply_batch(session: AsyncSession, batch: list[Write], rules: Rules) -
     starts = [w for w in batch if isinstance(w, StartWrite)]
     ends = [w for w in batch if isinstance(w, EndWrite)]
     new_ids: set[uuid.UUID] = set()
+    results: dict[int, Any] = {}
     fresh: list[dict[str, Any]] = []
     if starts:
         rows = sorted((w.row for w in starts), key=lambda r: r["session_id"])  # lock order
         new_ids = await repository.insert_sessions(session, rows)
-        # Only rows that were really inserted count: a repeated start adds nothing.
+        # Only rows that were really inserted count: a repeated start adds nothing, and
+        # answers that it found its session already there.
         seen: set[uuid.UUID] = set()
-        for row in rows:
-            sid = row["session_id"]
-            if sid in new_ids and sid not in seen:
+        for w in starts:
+            sid = w.row["session_id"]
+            created = sid in new_ids and sid not in seen
+            if created:
                 seen.add(sid)
-                fresh.append(row)
-    results: dict[int, Any] = {}
+                fresh.append(w.row)
+            results[id(w)] = created
     before: dict[uuid.UUID, dict[str, Any]] = {}
     after: dict[uuid.UUID, dict[str, Any]] = {}
     if ends:
