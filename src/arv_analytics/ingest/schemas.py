@@ -24,7 +24,7 @@ from arv_analytics.ingest.rules import (
     Duration,
     TrackingQuality,
 )
-from arv_analytics.params import JSON_INTEGER, MAX_ID, IdValue
+from arv_analytics.params import JSON_INTEGER, MAX_ID, STORABLE, IdValue
 
 CameraOutcome = Literal["granted", "denied", "dismissed", "unsupported", "error"]
 MAX_LABEL = 100  # the columns of sources and engine errors are String(100)
@@ -156,10 +156,10 @@ class StartEvent(_Event):
     session_id: uuid.UUID | None = Field(
         default=None, description="Idempotency key made by the tracker; generated when absent"
     )
-    user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT)] | None = None
-    device_type: Annotated[str, Field(max_length=MAX_DEVICE_TYPE)] | None = None
-    browser: Annotated[str, Field(max_length=MAX_NAME)] | None = None
-    os: Annotated[str, Field(max_length=MAX_NAME)] | None = None
+    user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT), STORABLE] | None = None
+    device_type: Annotated[str, Field(max_length=MAX_DEVICE_TYPE), STORABLE] | None = None
+    browser: Annotated[str, Field(max_length=MAX_NAME), STORABLE] | None = None
+    os: Annotated[str, Field(max_length=MAX_NAME), STORABLE] | None = None
     tracking_quality: TrackingQuality | None = None
     video_played: StrictBool = False
     utm_source: Label | None = Field(default=None, description="The viewer URL's utm_source")

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from arv_analytics.db_retry import retry_transient
 from arv_analytics.errors import NotFound
 from arv_analytics.ingest import repository
 from arv_analytics.ingest.buffer import WriteBuffer
@@ -149,9 +150,14 @@ class Ingest:
 
     async def _naive(self, write: Write) -> Any:
         """One write, one transaction, one commit: the seed's design, for comparisons."""
-        async with self._maker() as session:
-            [result] = await apply_batch(session, [write], self._naive_rules)
-            await session.commit()
+
+        async def transaction() -> Any:
+            async with self._maker() as session:
+                [result] = await apply_batch(session, [write], self._naive_rules)
+                await session.commit()
+            return result
+
+        result = await retry_transient(transaction, what="naive write")
         if isinstance(result, BaseException):
             raise result
         return result

@@ -52,9 +52,12 @@ async def lock(session: AsyncSession) -> None:
     """Blocks concurrent rollup writers until the transaction ends (PostgreSQL only; SQLite
     has one writer at a time anyway). Tables in one fixed order, like every writer."""
     if session.get_bind().dialect.name == "postgresql":
+        # LOCK TABLE takes the tables one after the other: in the write path's order
+        # (ingest.writes), or a batch holding visitor_keys and waiting for
+        # rollup_daily_visitors deadlocks with a recount holding the reverse.
         await session.execute(
             text(
-                "LOCK TABLE rollup_stats, rollup_daily_visitors, visitor_keys "
+                "LOCK TABLE rollup_stats, visitor_keys, rollup_daily_visitors "
                 "IN SHARE ROW EXCLUSIVE MODE"
             )
         )
