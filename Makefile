@@ -46,8 +46,8 @@ test: $(VENV)/.installed-dev
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
 ## bench: the ingest and query benchmarks (scripts, not tests; see bench/README.md)
@@ -56,8 +56,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/query.py
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff check --fix src tests migrations
-	$(BIN)/ruff format src tests migrations
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(VENDOR)/node_modules

@@ -9,9 +9,11 @@ the project's venv. Everything runs on loopback; every load is bounded by --seco
 1. Starts with fresh session ids (bench/wrk/start.lua: a random UUID v4 per request; the
    ids answered 200 are written to a file per wrk thread), --connections connections and
    2 wrk threads for --seconds each, against (a) bench/bare_app.py, the ceiling: FastAPI +
-   pydantic, no database; (b) `arv-analytics serve` with ARV_INGEST_MODE=buffered; (c) the
+   pydantic, no database; (b) `arv-analytics serve` with ARV_INGEST_MODE=buffered; (d) the
+   same with `serve --workers 2` (two processes, two write buffers, one database); (c) the
    same with ARV_INGEST_MODE=naive (one INSERT and COMMIT per request). Each server gets a
-   fresh arv_bench_* PostgreSQL database, rate limiting and jobs off.
+   fresh arv_bench_* PostgreSQL database, rate limiting and jobs off. --workers-only runs
+   (a), (b) and (d) only.
 2. Ends (bench/wrk/end.lua) for the ids acknowledged in (b), against the buffered server.
 3. After each run: how many acknowledged ids are missing from the database (must be 0);
    after the ends, how many acknowledged ends have no duration stored (must be 0).
@@ -184,7 +186,13 @@ def bench_bare(tmp: Path, seconds: int, conns: int) -> Row:
 
 
 def bench_arv(
-    tmp: Path, mode: str, seconds: int, conns: int, with_ends: bool, profile: Path | None = None
+    tmp: Path,
+    mode: str,
+    seconds: int,
+    conns: int,
+    with_ends: bool,
+    profile: Path | None = None,
+    workers: int = 1,
 ) -> list[Row]:
     token = uuid.uuid4().hex * 2
     db = pg_create(mode)
@@ -192,15 +200,18 @@ def bench_arv(
     try:
         url = pg_url(db)
         migrate(url, token)
-        server = start_arv(url, token, tmp / f"{mode}.log", ARV_INGEST_MODE=mode)
+        name = f"{mode}-w{workers}"
+        server = start_arv(url, token, tmp / f"{name}.log", workers, ARV_INGEST_MODE=mode)
         content = create_content(server, token)
-        ack = tmp / mode
+        ack = tmp / name
         ack.mkdir()
         spy = profile / f"{mode}-starts.txt" if profile else None
         row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content), spy)
         ids = read_ids(ack, "ack-start-*")
-        ids_file = write_ids(tmp / f"{mode}-acked.txt", ids)
+        ids_file = write_ids(tmp / f"{name}-acked.txt", ids)
         label = "b. arv buffered" if mode == "buffered" else "c. arv naive"
+        if workers > 1:
+            label = f"d. arv buffered {workers} wrk"
         row.name, row.acked = f"{label} starts", len(ids)
         row.missing = missing_pg(db, ids_file)
         rows = [row]
@@ -209,7 +220,7 @@ def bench_arv(
             spy = profile / f"{mode}-ends.txt" if profile else None
             end = run_load(server, END_LUA, seconds, conns, env, spy)
             ended = sorted(set(read_ids(ack, "ack-end-*")))
-            end_file = write_ids(tmp / f"{mode}-ended.txt", ended)
+            end_file = write_ids(tmp / f"{name}-ended.txt", ended)
             end.name, end.acked = f"{label} ends", len(ended)
             end.missing = missing_pg(db, end_file, "AND s.duration_seconds IS NOT NULL")
             rows.append(end)
@@ -308,6 +319,11 @@ def main() -> None:
     parser.add_argument("--kill-seconds", type=int, default=8, help="SIGKILL test load length")
     parser.add_argument("--skip-kill", action="store_true")
     parser.add_argument(
+        "--workers-only",
+        action="store_true",
+        help="only the ceiling and the buffered server with `serve --workers 1` and `2`",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="directory: run only the buffered server, sampled by py-spy (collapsed stacks); "
@@ -330,6 +346,13 @@ def main() -> None:
         rows = [bare]
         rows += bench_arv(tmp, "buffered", s, c, with_ends=True)
         print("buffered done", flush=True)
+        # Two processes on one database: their batches must not deadlock (issue 16).
+        rows += bench_arv(tmp, "buffered", s, c, with_ends=True, workers=2)
+        print("buffered with 2 workers done", flush=True)
+        if args.workers_only:
+            print()
+            print(fmt_rows(rows, bare))
+            return
         rows += bench_arv(tmp, "naive", s, c, with_ends=False)
         print("naive done", flush=True)
         kills = []

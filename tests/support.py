@@ -41,6 +41,7 @@ PHONE_UA = (
 )
 TABLES = (
     "audit_log",
+    "ar_diagnostics_daily",
     "rollup_stats",
     "rollup_daily_visitors",
     "visitor_keys",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from arv_analytics import migrate
 from arv_analytics.models import Base
@@ -77,3 +79,19 @@ def test_each_step_is_reversible_one_at_a_time(tmp_path: Path) -> None:
             if current is None:
                 break
             migrate.downgrade(db.url, "-1")
+
+
+def test_concurrent_upgrades_on_postgresql_serialize(tmp_path: Path) -> None:
+    """Three hosts running `serve --migrate` against one empty database at the same moment
+    (processes, as on real hosts: Alembic's context is one per process)."""
+    with new_database("postgresql", tmp_path, migrated=False) as fresh:
+        code = f"from arv_analytics import migrate; migrate.upgrade({fresh.url!r})"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+            for _ in range(3)
+        ]
+        failures = [err for p in procs if (err := p.communicate(timeout=120)[1]) and p.returncode]
+        assert failures == []
+        with fresh.engine().connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        assert [v[0] for v in versions] == [migrate.head_revision()]

@@ -6,17 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from sqlalchemy import text
 
-from arv_analytics import __version__
+from arv_analytics import __version__, migrate
 from arv_analytics.analytics.endpoints import router as analytics_router
 from arv_analytics.analytics.query_endpoints import router as query_router
 from arv_analytics.analytics.setup import choose_engine
 from arv_analytics.audit.endpoints import router as audit_router
 from arv_analytics.catalog.endpoints import router as catalog_router
+from arv_analytics.compat.endpoints import reads as compat_reads
+from arv_analytics.compat.endpoints import tracking as compat_tracking
 from arv_analytics.config import Settings, get_settings
 from arv_analytics.dashboard.endpoints import router as dashboard_router
-from arv_analytics.db import SessionDep, create_engine, create_sessionmaker
+from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.errors import install_handlers, responses
 from arv_analytics.ingest.buffer import WriteBuffer
 from arv_analytics.ingest.catalog_cache import ContentCache
@@ -27,6 +28,9 @@ from arv_analytics.ingest.geo import GeoLocator
 from arv_analytics.ingest.service import Ingest
 from arv_analytics.ingest.writes import Rules
 from arv_analytics.jobs.scheduler import Scheduler
+from arv_analytics.observability import metrics
+from arv_analytics.observability.endpoints import router as operations_router
+from arv_analytics.observability.requests import RequestObserver
 from arv_analytics.params import strict_query
 from arv_analytics.privacy.salts import SaltKeeper
 from arv_analytics.tenancy.endpoints import router as tokens_router
@@ -48,6 +52,9 @@ video plays per company, project and AR content.
 * Every error is `{"error": "<code>", "detail": "<text>"}`.
 
 The AR viewer is served at `/ar/{unique_id}`; its tracker at `/static/arv-tracker.v1.js`.
+
+Routes tagged **original platform** are kept for the original ARV platform's deployed viewers,
+app and admin pages; each names the canonical route new clients should use.
 """
 
 
@@ -98,9 +105,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Made here, not at import: its storage belongs to this process's event loop.
         app.state.tracking_limiter = TrackingLimiter(settings)
         app.state.analytics = await choose_engine(settings, maker)
+        app.state.metrics_state = metrics.AppState(
+            metrics.Gauges(
+                queue_depth=(lambda: buffer.depth) if buffer else None,
+                queue_capacity=buffer.capacity if buffer else None,
+                rollup_lag=buffer.lag_seconds if buffer else None,
+                catalog_cache_size=(lambda: cache.size) if cache else None,
+            )
+        )
+        scrape_port = None
+        if settings.metrics_port and not metrics.multiprocess():
+            # One process: this app's gauges too. Several workers: `serve` runs the port.
+            scrape_port = metrics.serve_port(
+                settings.metrics_host, settings.metrics_port, app.state.metrics_state
+            )
         try:
             yield
         finally:
+            if scrape_port:
+                scrape_port.close()
             await app.state.tracking_limiter.aclose()
             if scheduler:
                 await scheduler.stop()
@@ -121,12 +144,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(strict_query)],
     )
     app.state.settings = settings
+    app.state.metrics_state = None
+    # Read once: the code's newest revision cannot change while this process runs.
+    app.state.schema_head = migrate.head_revision()
+    app.state.schema_known = migrate.known_revisions()
     install_handlers(app)
     app.add_middleware(SecurityHeaders, assets_url=settings.viewer_assets_url)
     app.include_router(
         ingest_router, dependencies=[Depends(limit_tracking)], responses=responses(429)
     )
+    app.include_router(
+        compat_tracking, dependencies=[Depends(limit_tracking)], responses=responses(429)
+    )
     app.include_router(analytics_router)
+    app.include_router(compat_reads)
     app.include_router(query_router)
     app.include_router(catalog_router)
     app.include_router(web_router)
@@ -135,11 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TrackingCORS)
     app.include_router(tokens_router)
     app.include_router(audit_router)
+    app.include_router(operations_router)
     apidocs.install(app)
-
-    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
-    async def healthz(session: SessionDep) -> dict[str, str]:
-        await session.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
-
+    # Outermost, so that its clock and request id cover every other layer.
+    app.add_middleware(RequestObserver, access_log_enabled=settings.access_log)
     return app

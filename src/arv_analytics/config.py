@@ -174,6 +174,32 @@ class Settings(BaseSettings):
         description="Prefix of every Redis key, so that installations can share one Redis.",
     )
 
+    # --- operations ---------------------------------------------------------------------
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=24,
+        description="Bearer token for GET /metrics on the main port. Unset: /metrics answers 401.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="Also serve the metrics, without a token, on this port (ARV_METRICS_HOST).",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Interface of ARV_METRICS_PORT; keep it private."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON object per log line, with the request id."
+    )
+    access_log: bool = Field(
+        default=True, description="One log line per request (no client address, no query)."
+    )
+    tls_cert: Path | None = Field(
+        default=None, description="PEM certificate (chain) for `serve` to speak HTTPS itself."
+    )
+    tls_key: Path | None = Field(default=None, description="PEM private key of ARV_TLS_CERT.")
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -196,7 +222,7 @@ class Settings(BaseSettings):
         # The naive write path does not maintain rollups, so it is always read raw.
         return self.analytics_source == "rollups" and self.ingest_mode == "buffered"
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "metrics_token")
     @classmethod
     def _strong_in_production(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and info.data.get("environment") == "production":

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from arv_analytics.config import Settings
+from arv_analytics.db_retry import is_own_fault, is_transient
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -86,7 +87,11 @@ def is_unavailable(exc: BaseException) -> bool:
 
     Drivers differ in how they report a refused or dropped connection (asyncpg's refusals
     arrive as a bare DBAPIError), so everything that is not a statement's own fault counts.
+    A deadlock or serialization failure does not count either: the database answered, and
+    the writer retries (``db_retry``).
     """
+    if is_transient(exc) or is_own_fault(exc):
+        return False
     if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
         return True
     if isinstance(exc, DBAPIError):

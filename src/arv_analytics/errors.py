@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -93,6 +94,16 @@ class Unavailable(AppError):
         super().__init__(detail, headers={"Retry-After": "2"})
 
 
+class NotReady(AppError):
+    """A readiness check failed: a load balancer should send this process no traffic."""
+
+    status_code = 503
+    code = "not_ready"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})
+
+
 class SessionClosed(AppError):
     """An end or heartbeat for a view that started too long ago to be still running."""
 
@@ -111,13 +122,29 @@ class InvalidInput(AppError):
         self.fields = fields or []
 
     @classmethod
-    def from_errors(cls, errors: Sequence[Any], *, skip_prefix: int = 0) -> InvalidInput:
-        fields = []
+    def from_errors(
+        cls, errors: Sequence[Any], *, skip_prefix: int = 0, tags: frozenset[str] = frozenset()
+    ) -> InvalidInput:
+        """One ``fields`` entry per error that is about a field; errors about the body as a
+        whole (not an object, say) are in ``detail`` only: ``fields`` names fields, nothing
+        else. ``tags``: the values of a discriminated union's tag, which pydantic puts in
+        the error's location although they name no field."""
+        fields, parts = [], []
         for err in errors:
             loc = [str(p) for p in err.get("loc", ())][skip_prefix:]
-            fields.append({"field": ".".join(loc) or "body", "message": str(err.get("msg"))})
-        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or "invalid input"
-        return cls(detail, fields)
+            if loc and loc[0] in tags:
+                loc = loc[1:]
+            ctx = err.get("ctx") or {}
+            if err.get("type") in ("union_tag_not_found", "union_tag_invalid"):
+                # "Unable to extract tag using discriminator 'role'": the tag field is wrong.
+                loc = [str(ctx.get("discriminator", "")).strip("'")]
+            name, message = ".".join(loc), str(err.get("msg"))
+            if err.get("type") == "string_pattern_mismatch" and "\x00" in str(err.get("input")):
+                message = "must not contain NUL (U+0000)"  # what the pattern's [^\x00] means
+            parts.append(f"{name or 'body'}: {message}")
+            if name:
+                fields.append({"field": name, "message": message})
+        return cls("; ".join(parts) or "invalid input", fields)
 
 
 _STATUS_CODES = {
@@ -202,11 +229,47 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError | ValidationError)
+    errors = exc.errors()
+    unreadable = [e for e in errors if e.get("type") == "json_invalid"]
+    if unreadable:
+        # Not JSON at all: FastAPI reports it as a 422 at a character offset ("field" "9");
+        # the body could not be read, which is the documented 400.
+        position = unreadable[0].get("loc", ("body", 0))[-1]
+        return await _app_error(
+            request, AppError(f"the body is not valid JSON (error at character {position})")
+        )
     # FastAPI prefixes locations with "query"/"path"/"body"; keep the field name readable.
-    err = InvalidInput.from_errors(exc.errors(), skip_prefix=1)
-    return await _app_error(_, err)
+    err = InvalidInput.from_errors(errors, skip_prefix=1, tags=_union_tags(request))
+    return await _app_error(request, err)
+
+
+def _union_tags(request: Request) -> frozenset[str]:
+    """The tag values of the route's body when it is a discriminated union (token bodies)."""
+    route = request.scope.get("route")
+    field = getattr(route, "body_field", None)
+    if field is None or not _is_tagged_union(field.field_info):
+        return frozenset()
+    tags: set[str] = set()
+    for member in get_args(_strip_annotated(field.field_info.annotation)):
+        model_fields = getattr(member, "model_fields", {})
+        for info in model_fields.values():
+            if get_origin(info.annotation) is Literal:
+                tags.update(str(v) for v in get_args(info.annotation))
+    return frozenset(tags)
+
+
+def _is_tagged_union(info: Any) -> bool:
+    if getattr(info, "discriminator", None) is not None:
+        return True
+    return any(getattr(m, "discriminator", None) is not None for m in info.metadata)
+
+
+def _strip_annotated(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -231,6 +294,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     from arv_analytics.db import is_unavailable  # db imports FastAPI pieces; avoid a cycle
+    from arv_analytics.db_retry import describe, is_data_fault, is_transient
 
     if is_unavailable(exc):
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
@@ -238,6 +302,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
             error_body("database_unavailable", "the database is not answering; retry shortly"),
             status_code=503,
             headers={"Retry-After": "2"},
+        )
+    if is_transient(exc):  # a deadlock lost outside the write buffer, which retries its own
+        log.warning("write conflict on %s %s: %s", request.method, request.url.path, exc)
+        return await _app_error(request, Overloaded("write conflict in the database; retry"))
+    if is_data_fault(exc):  # a value the checks before the database let through
+        log.warning("value refused on %s %s: %s", request.method, request.url.path, describe(exc))
+        return await _app_error(
+            request, InvalidInput("the database refused a value of this request")
         )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
@@ -247,4 +319,10 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Database errors get their answer here, in the inner exception middleware: the handler
+    # of `Exception` runs in Starlette's outermost middleware, which re-raises after
+    # answering, so the server closes the connection and a keep-alive client's next request
+    # on it is reset (seen when the disk fills up).
+    for kind in (SQLAlchemyError, OSError, TimeoutError, UnicodeError):
+        app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

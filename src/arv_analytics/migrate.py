@@ -8,15 +8,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-# The package is installed in editable mode from the repository (see the Makefile), so the
-# migrations directory sits two levels above this package.
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# The migrations are package data, so an installed wheel finds them wherever it runs from.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
     if not MIGRATIONS_DIR.is_dir():
         raise RuntimeError(
-            f"migrations not found at {MIGRATIONS_DIR}; install with `pip install -e .`"
+            f"migrations not found at {MIGRATIONS_DIR}; the installation is incomplete, "
+            "reinstall the arv-analytics package"
         )
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -34,3 +34,9 @@ def downgrade(database_url: str, revision: str = "-1") -> None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://")).get_current_head()
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision this version's code has a migration for."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
+    return frozenset(rev.revision for rev in script.walk_revisions())

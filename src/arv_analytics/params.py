@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Request
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from arv_analytics.errors import InvalidInput
 
@@ -38,10 +38,19 @@ def _strip_ascii_space(value: str) -> str:
     return value.strip(ASCII_SPACE)
 
 
-# A name or title: its limits apply to the text as sent and it must show one non-space
-# character; surrounding space is then dropped. Use as
+# What both databases can store. PostgreSQL refuses NUL (U+0000) in text, where SQLite would
+# store it: every string taken from a client or an admin refuses it, on both, with a 422 that
+# names the field, before anything reaches the database. (A lone surrogate, the other thing
+# neither can encode, is not a valid string to pydantic: also a 422.) A pattern, not a
+# validator, so that /openapi.json states the rule. Use as
+# Annotated[str, Field(max_length=N), STORABLE]; query strings are checked in strict_query.
+STORABLE_PATTERN = r"^[^\x00]*$"
+STORABLE = StringConstraints(pattern=STORABLE_PATTERN)
+
+# A name or title: its limits apply to the text as sent, it must show one non-space character
+# and hold no NUL (see STORABLE); surrounding space is then dropped. Use as
 # Annotated[str, StringConstraints(min_length=1, max_length=N, pattern=VISIBLE), STRIP_SPACE].
-VISIBLE = r"[^ \t\n\r\f\v]"
+VISIBLE = r"^[^\x00]*[^ \t\n\r\f\v\x00][^\x00]*$"
 STRIP_SPACE = AfterValidator(_strip_ascii_space)
 
 
@@ -87,4 +96,7 @@ async def strict_query(request: Request) -> None:
             )
         if not declared[name] and len(request.query_params.getlist(name)) > 1:
             message = "given more than once"
+            raise InvalidInput(f"{name}: {message}", [{"field": name, "message": message}])
+        if any("\x00" in value for value in request.query_params.getlist(name)):
+            message = "must not contain NUL (U+0000)"  # see STORABLE
             raise InvalidInput(f"{name}: {message}", [{"field": name, "message": message}])

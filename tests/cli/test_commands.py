@@ -81,12 +81,21 @@ def test_demo_loads_once(cli_env: Database, db: Engine) -> None:
         "SELECT (SELECT count(*) FROM companies) AS companies, "
         "(SELECT count(*) FROM ar_view_sessions) AS sessions, "
         "(SELECT count(DISTINCT device_type) FROM ar_view_sessions) AS devices, "
-        "(SELECT count(DISTINCT country) FROM ar_view_sessions) AS countries",
+        "(SELECT count(DISTINCT country) FROM ar_view_sessions) AS countries, "
+        "(SELECT count(DISTINCT camera_outcome) FROM ar_view_sessions) AS outcomes, "
+        "(SELECT count(DISTINCT placement) FROM ar_view_sessions) AS placements, "
+        "(SELECT count(DISTINCT referrer_host) FROM ar_view_sessions) AS referrers, "
+        "(SELECT count(*) FROM ar_view_sessions WHERE video_start_ms IS NOT NULL) AS played",
     )[0]
     assert counts["companies"] == 2
     assert counts["sessions"] == 5000
     assert counts["devices"] >= 3
     assert counts["countries"] >= 5
+    # Sources and the AR funnel, written by COPY on PostgreSQL and inserts on SQLite.
+    assert counts["outcomes"] == 5
+    assert counts["placements"] >= 5
+    assert counts["referrers"] >= 3
+    assert counts["played"] > 2000
     assert "already present" in run("demo")
     assert rows(db, "SELECT count(*) AS n FROM ar_view_sessions")[0]["n"] == 5000
 

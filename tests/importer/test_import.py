@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from arv_analytics.cli.main import app
-from tests.support import Database, make_content, new_database, rows
+from tests.support import PHONE_UA, Database, make_content, new_database, rows
 
 runner = CliRunner()
 SEED = ["id", "ar_content_id", "project_id", "company_id", "session_id", "user_agent",
@@ -26,8 +26,9 @@ def old_row(i: int, content: int, **extra: Any) -> dict[str, Any]:
     base = {c: "" for c in SEED}
     base.update({
         "id": str(i), "ar_content_id": str(content), "project_id": "900", "company_id": "800",
-        "session_id": str(uuid.uuid4()), "device_type": "mobile", "browser": "Safari",
-        "os": "iOS", "ip_address": "81.2.69.142", "country": "GB", "duration_seconds": "42",
+        "session_id": str(uuid.uuid4()), "user_agent": PHONE_UA, "device_type": "mobile",
+        "browser": "Safari", "os": "iOS", "ip_address": "81.2.69.142", "country": "GB",
+        "duration_seconds": "42",
         "tracking_quality": "good", "video_played": "true",
         "created_at": "2026-11-20T10:00:00",  # naive, as the old platform stored it
     })  # fmt: skip
@@ -72,9 +73,11 @@ def test_csv_import_maps_rejects_and_is_safe_twice(
 
     out = run("--csv", str(sessions), "--content-map", str(mapping))
     assert "read 7, loaded 3, skipped 1 already present, rejected 3" in out
-    assert "rejected 1: ar_content_id is 0" in out
-    assert "rejected 1: unknown content" in out
-    assert "rejected 1: unreadable created_at" in out
+    assert "rejected 1: ar_content_id is 0; rows 3" in out
+    assert "rejected 1: unknown content; rows 4" in out
+    assert "rejected 1: unreadable created_at; rows 6" in out
+    assert "skipped 1: duplicate session_id: another row of it was kept; rows 5" in out
+    assert "changed 1: duration_seconds negative or not a number: stored as unknown; rows 7" in out
     stored = rows(db, "SELECT ar_content_id, project_id, company_id, tracking_quality, "
                       "duration_seconds, ip_address, visitor_hash FROM ar_view_sessions "
                       "ORDER BY id")  # fmt: skip
@@ -124,11 +127,12 @@ def test_postgres_import_maps_by_unique_id(
                          (public_id, uuid.uuid4()))  # fmt: skip
             conn.execute(
                 "INSERT INTO ar_view_sessions (ar_content_id, project_id, company_id, session_id,"
-                " duration_seconds, video_played, created_at) VALUES "
-                "(5, 1, 1, gen_random_uuid(), 10, true, now() - interval '2 days'),"
-                "(5, 1, 1, NULL, NULL, false, now() - interval '3 days'),"
-                "(6, 1, 1, gen_random_uuid(), 5, false, now() - interval '1 day'),"
-                "(0, 0, 0, gen_random_uuid(), 5, false, now())"
+                " duration_seconds, video_played, created_at, user_agent) VALUES "
+                "(5, 1, 1, gen_random_uuid(), 10, true, now() - interval '2 days', %(ua)s),"
+                "(5, 1, 1, NULL, NULL, false, now() - interval '3 days', %(ua)s),"
+                "(6, 1, 1, gen_random_uuid(), 5, false, now() - interval '1 day', %(ua)s),"
+                "(0, 0, 0, gen_random_uuid(), 5, false, now(), %(ua)s)",
+                {"ua": PHONE_UA},
             )
         out = run("--url", conninfo)
         assert "read 4, loaded 2, skipped 0 already present, rejected 2" in out

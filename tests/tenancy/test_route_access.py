@@ -34,9 +34,16 @@ from tests.support import ADMIN_TOKEN, client, make_content
 # Anyone may call these, with or without a token; a token is ignored.
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("POST", "/api/analytics/ar-session"),
     ("POST", "/api/analytics/ar-session/{session_id}/end"),
     ("GET", "/ar/{unique_id}"),  # the AR viewer page
+    # The original platform's tracking paths (compat/), public like the two above.
+    ("POST", "/api/analytics/mobile/sessions"),
+    ("POST", "/api/analytics/mobile/analytics"),
+    ("POST", "/api/mobile/sessions"),
+    ("POST", "/api/mobile/analytics"),
+    ("POST", "/api/analytics/ar-diagnostic"),
 }
 
 # Reads for admin and company tokens. A company token sees only its own company: another
@@ -46,6 +53,10 @@ COMPANY_SCOPED = {
     ("GET", "/api/analytics/companies/{company_id}"),
     ("GET", "/api/analytics/projects/{project_id}"),
     ("GET", "/api/analytics/ar-content/{content_id}"),
+    # The original platform's read paths (compat/): aliases of the four above.
+    ("GET", "/api/analytics/summary"),
+    ("GET", "/api/analytics/company/{company_id}"),
+    ("GET", "/api/analytics/content/{content_id}"),
     ("GET", "/api/companies"),
     ("GET", "/api/companies/{company_id}"),
     ("GET", "/api/projects"),
@@ -84,6 +95,13 @@ ADMIN_ONLY = {
     ("GET", "/api/tokens/{token_id}"),
     ("DELETE", "/api/tokens/{token_id}"),
     ("GET", "/api/audit"),
+}
+
+# Only ARV_METRICS_TOKEN opens these: no API token does, not even an admin's (a scraper's
+# credential must not be one that can read or change data, and the reverse). The shared test
+# servers set no metrics token, so here every caller gets 401; tests/observability checks 200.
+OWN_TOKEN = {
+    ("GET", "/metrics"),
 }
 
 # Routes outside the OpenAPI document, by path or mount prefix. All public.
@@ -143,12 +161,17 @@ OPERATIONS = _operations()
 
 
 def test_every_documented_route_is_classified_once() -> None:
-    tables = {"PUBLIC": PUBLIC, "COMPANY_SCOPED": COMPANY_SCOPED, "ADMIN_ONLY": ADMIN_ONLY}
+    tables = {
+        "PUBLIC": PUBLIC,
+        "COMPANY_SCOPED": COMPANY_SCOPED,
+        "ADMIN_ONLY": ADMIN_ONLY,
+        "OWN_TOKEN": OWN_TOKEN,
+    }
     for op in OPERATIONS:
         homes = [name for name, table in tables.items() if op in table]
         assert len(homes) == 1, (
             f"{op[0]} {op[1]} is in {homes or 'no table'}: put it in exactly one of "
-            "PUBLIC, COMPANY_SCOPED, ADMIN_ONLY in tests/tenancy/test_route_access.py "
+            "PUBLIC, COMPANY_SCOPED, ADMIN_ONLY, OWN_TOKEN in tests/tenancy/test_route_access.py "
             "(and make the route enforce that rule)"
         )
 
@@ -283,6 +306,16 @@ def test_route_access(
             r = call(token)
             assert r.status_code not in (401, 403), f"{op} with {who}: {r.status_code}"
             assert r.status_code < 500, f"{op} with {who}: {r.text}"
+        return
+
+    if (method, path) in OWN_TOKEN:
+        for who, token in [
+            ("no token", None),
+            ("a wrong token", wrong),
+            ("B's token", world.token_b),
+            ("an admin token", ADMIN_TOKEN),
+        ]:
+            _assert_unauthorized(call(token), who, op)
         return
 
     assert (method, path) in COMPANY_SCOPED | ADMIN_ONLY, f"{op} is not classified"

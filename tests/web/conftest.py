@@ -57,13 +57,15 @@ def playwright(service: Service) -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def cameras(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Fake camera feeds: a bare wall, the target held still, the target coming and going."""
+    """Fake camera feeds: a bare wall, the target held still, the target coming and going, and
+    another picture of the same kind that is not the target."""
     folder = tmp_path_factory.mktemp("cameras")
     target = media.read_png(DEMO_TARGET)
     return {
         "wall": media.write_y4m(None, folder / "wall.y4m", seconds_on=1),
         "target": media.write_y4m(target, folder / "target.y4m", seconds_on=1),
         "cycle": media.write_y4m(target, folder / "cycle.y4m", seconds_on=3, seconds_off=3),
+        "other": media.write_y4m(media.target_image(seed=99), folder / "other.y4m", seconds_on=1),
     }
 
 

@@ -17,7 +17,9 @@ DEMO_MARKER = "/static/demo/target.mind"
 DEMO_VIDEO = "/static/demo/video.mp4"
 COLUMNS = (
     "ar_content_id, session_id, created_at, updated_at, duration_seconds, tracking_quality, "
-    "video_played, tracked_seconds, target_losses, time_to_first_found_ms, device_type"
+    "video_played, tracked_seconds, target_losses, time_to_first_found_ms, device_type, "
+    "camera_outcome, camera_ms, engine_error, video_start_ms, "
+    "utm_source, utm_medium, utm_campaign, placement, referrer_host"
 )
 
 

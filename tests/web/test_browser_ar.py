@@ -3,6 +3,9 @@
 Chromium plays a .y4m file as the camera: the printed target held still, or the target for
 three seconds and a bare wall for three (looped), so MindAR finds and loses it by itself and
 the viewer's tracker reports what happened. Nothing here calls the tracker's hooks directly.
+
+Each test also reads the AR funnel's steps from the row: the camera outcome and when it was
+known, the first find, and when the video first played.
 """
 
 from __future__ import annotations
@@ -73,6 +76,11 @@ def test_target_held_in_view(
     assert row["tracking_quality"] in qualities_consistent_with(tracked, duration)
     assert row["tracking_quality"] != "none"
     assert row["video_played"] is True
+    # The funnel, in order: camera granted, target found, video playing.
+    assert row["camera_outcome"] == "granted"
+    assert row["engine_error"] is None
+    assert 0 < row["camera_ms"] <= row["time_to_first_found_ms"]
+    assert row["time_to_first_found_ms"] <= row["video_start_ms"] <= duration * 1000
 
 
 def test_target_coming_and_going(
@@ -115,6 +123,36 @@ def test_camera_denied_shows_a_message_and_still_counts_the_view(
         assert errors == []
     assert row["tracking_quality"] == "none"
     assert row["duration_seconds"] is not None
+    assert row["camera_outcome"] == "denied"
+    assert 0 <= row["camera_ms"] <= row["duration_seconds"] * 1000 + 500
+    assert row["engine_error"] is None
+    assert row["time_to_first_found_ms"] is None
+    assert row["video_played"] is False
+    assert row["video_start_ms"] is None
+
+
+def test_camera_granted_but_the_target_never_shown(
+    service: Service, playwright: Playwright, cameras: dict[str, Path]
+) -> None:
+    content = new_content(service.slow.url, "not found")
+    # The camera shows another picture of the same kind: MindAR runs and never matches it.
+    with chromium(playwright, f"--use-file-for-fake-video-capture={cameras['other']}") as b:
+        page, errors = view(b, f"{service.slow.url}/ar/{content['unique_id']}")
+        page.wait_for_selector(
+            "#arv-viewer[data-state='running']", state="attached", timeout=FIND_WITHIN * 1000
+        )
+        time.sleep(4)  # MindAR searching frame after frame
+        assert snapshot(page).get("time_to_first_found_ms") is None
+        row = close_and_read(service, page, content["id"])
+        assert errors == []
+    assert row["camera_outcome"] == "granted"
+    assert row["camera_ms"] is not None
+    assert row["engine_error"] is None
+    assert row["time_to_first_found_ms"] is None
+    assert row["tracking_quality"] == "none"
+    assert (row["tracked_seconds"], row["target_losses"]) == (0, 0)
+    assert row["video_played"] is False
+    assert row["video_start_ms"] is None
 
 
 def test_browser_without_camera_api_is_told_so(
@@ -132,4 +170,10 @@ def test_browser_without_camera_api_is_told_so(
         assert "can't run AR" in page.inner_text("#arv-status")
         # The view still counts: the tracker does not need a camera.
         assert wait_for(lambda: the_session(service.engine, content["id"]), 5, "the start")
+        row = wait_for(
+            lambda: (r := the_session(service.engine, content["id"])) and r["camera_outcome"] and r,
+            5,
+            "the camera outcome",
+        )
         context.close()
+    assert (row["camera_outcome"], row["engine_error"]) == ("unsupported", "no-camera-api")

@@ -11,6 +11,7 @@ from arv_analytics.audit.schemas import AuditOut
 from arv_analytics.catalog.schemas import Page
 from arv_analytics.db import SessionDep
 from arv_analytics.errors import responses
+from arv_analytics.params import STORABLE_PATTERN
 from arv_analytics.tenancy.dependencies import AdminDep
 
 router = APIRouter(prefix="/api", tags=["audit"])
@@ -29,6 +30,7 @@ async def list_audit(
         str | None,
         Query(
             max_length=50,
+            pattern=STORABLE_PATTERN,
             description="Only this action, e.g. `token.revoked`; `token.*` for a prefix",
         ),
     ] = None,

@@ -11,6 +11,7 @@ from rich.progress import Progress
 
 from arv_analytics.cli.common import console, load_settings, open_session
 from arv_analytics.importer.service import (
+    RowRules,
     import_rows,
     read_csv,
     read_mapping,
@@ -31,6 +32,9 @@ def import_command(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="CSV: old ar_content_id,our ar_content_id"),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="List every row id per reason, not the first 10")
+    ] = False,
 ) -> None:
     """Load the original platform's ar_view_sessions; safe to run twice."""
     if (csv_file is None) == (url is None):
@@ -56,15 +60,11 @@ def import_command(
                     rows,
                     by_id=by_id,
                     by_unique=by_unique,
-                    ip_mode=settings.ip_mode,
+                    rules=RowRules.from_settings(settings),
+                    verbose=verbose,
                     progress=lambda n: bar.advance(task, n),
                 )
-        typer.echo(
-            f"read {report.read}, loaded {report.loaded}, "
-            f"skipped {report.duplicates} already present, "
-            f"rejected {sum(report.rejected.values())}"
-        )
-        for reason, n in sorted(report.rejected.items()):
-            typer.echo(f"  rejected {n}: {reason}")
+        for line in report.lines():
+            typer.echo(line)
 
     asyncio.run(go())

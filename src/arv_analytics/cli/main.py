@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from alembic.migration import MigrationContext
 from rich.progress import Progress
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from arv_analytics import migrate
+from arv_analytics.cli.backup import backup_command, restore_command
 from arv_analytics.cli.catalog import company_app, content_app, project_app
 from arv_analytics.cli.common import (
     console,
@@ -30,6 +32,8 @@ from arv_analytics.cli.tenancy import audit_command, token_app
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine
 from arv_analytics.demo.loader import demo_present, load_demo
+from arv_analytics.observability.logs import logging_config
+from arv_analytics.observability.workers import worker_metrics
 from arv_analytics.tenancy import service as tenancy
 from arv_analytics.web import repository as web_repository
 
@@ -45,6 +49,8 @@ app.command("purge")(purge_command)
 app.command("rollup")(rollup_command)
 app.command("import")(import_command)
 app.command("audit")(audit_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 # --- database --------------------------------------------------------------------------
@@ -111,11 +117,14 @@ def _sample_viewer(settings: Settings) -> str | None:
 
 
 def _banner(
-    settings: Settings, host: str, port: int, new_token: str | None, viewer_id: str | None
+    settings: Settings,
+    base: str,
+    new_token: str | None,
+    viewer_id: str | None,
 ) -> None:
-    base = f"http://{host}:{port}"
     say = typer.echo
-    say(f"ARV Analytics on {base}  (database: {settings.database_url})")
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    say(f"ARV Analytics on {base}  (database: {database})")
     if settings.admin_token:
         token_hint = "$ARV_ADMIN_TOKEN"  # noqa: S105 - a placeholder shown to the user
         say("admin token: taken from ARV_ADMIN_TOKEN")
@@ -145,9 +154,24 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes (each with its own buffer)")
     ] = 1,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate (chain): serve HTTPS [default: ARV_TLS_CERT]"),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="PEM private key [default: ARV_TLS_KEY]")
+    ] = None,
 ) -> None:
-    """Serve the API (tracking, analytics, catalog)."""
+    """Serve the API (tracking, analytics, catalog), the viewer and the tracker."""
     settings = load_settings()
+    cert, key = tls_cert or settings.tls_cert, tls_key or settings.tls_key
+    if (cert is None) != (key is None):
+        typer.echo("error: --tls-cert and --tls-key go together", err=True)
+        raise typer.Exit(2)
+    for path in (cert, key):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {path} is not a readable file", err=True)
+            raise typer.Exit(2)
     if migrate_first:
         migrate.upgrade(settings.database_url)
         recount_if_stale(settings)
@@ -160,19 +184,25 @@ def serve(
         )
         raise typer.Exit(1)
     new_token = None if settings.admin_token else _bootstrap_admin(settings)
-    _banner(settings, host, port, new_token, _sample_viewer(settings))
-    uvicorn.run(
-        "arv_analytics.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="info",
-        workers=workers,
-        # The app reads forwarded headers itself, only from ARV_TRUSTED_PROXIES.
-        proxy_headers=False,
-        # SIGTERM: stop accepting, let in-flight requests finish, then drain the write buffer.
-        timeout_graceful_shutdown=30,
-    )
+    scheme = "https" if cert else "http"
+    _banner(settings, f"{scheme}://{host}:{port}", new_token, _sample_viewer(settings))
+    with worker_metrics(settings, workers):
+        uvicorn.run(
+            "arv_analytics.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_config=logging_config(settings.log_format),
+            # Ours (observability/requests.py) leaves out the client's address.
+            access_log=False,
+            workers=workers,
+            # The app reads forwarded headers itself, only from ARV_TRUSTED_PROXIES.
+            proxy_headers=False,
+            # SIGTERM: stop accepting, let in-flight requests finish, then drain the buffer.
+            timeout_graceful_shutdown=30,
+            ssl_certfile=str(cert) if cert else None,
+            ssl_keyfile=str(key) if key else None,
+        )
 
 
 # --- data ------------------------------------------------------------------------------

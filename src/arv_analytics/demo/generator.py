@@ -1,7 +1,10 @@
 """Realistic AR view sessions, generated deterministically from a seed, in column chunks.
 
 The shapes follow what image-tracked AR sees in the field: mostly phones, in-app browsers
-from QR scans, evening peaks and busier weekends, visible time that is short when tracking
+from QR scans, evening peaks in local time and busier weekends (shapes.py), mostly bare QR
+scans with some placements, campaigns and referring sites (sources.py), the AR funnel —
+camera granted (less often in in-app browsers and on desktops, camera.py), target found,
+video played, each step after the previous one — visible time that is short when tracking
 fails and long when the target holds, a share of views whose end beacon never arrived, some
 visitors who come back the same day, and a few crawlers.
 
@@ -16,6 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+
+from arv_analytics.demo.camera import GRANTED, Device, draw_camera
+from arv_analytics.demo.shapes import (
+    WEEKDAY_HOURS,
+    WEEKEND_BOOST,
+    WEEKEND_HOURS,
+    offset_hours,
+    pick,
+)
+from arv_analytics.demo.sources import SOURCE_COLUMNS, draw_sources
+from arv_analytics.models import CAMERA_OUTCOMES
 
 # (weight, device_type, browser, os, is_bot, user agent)
 DEVICES: Sequence[tuple[float, str, str, str, bool, str]] = (
@@ -133,17 +147,17 @@ PLACES: Sequence[tuple[float, str, tuple[str, ...]]] = (
 )
 CITIES = [(country, city) for _, country, cities in PLACES for city in cities]
 CITY_WEIGHTS = [w / len(cities) for w, _, cities in PLACES for _ in cities]
+CITY_OFFSET_US = np.array([offset_hours(c, city) for c, city in CITIES], dtype=np.int64) * 3600e6
 
-# Share of views per hour of the UTC day, peaking in the (European) evening.
-HOURLY = [1, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 7, 8, 7, 7, 7, 8, 9, 11, 12, 11, 8, 5, 2]
-
-# (tracking quality, weight, median visible seconds, chance the video played)
+# (tracking quality, weight once the camera is granted, median visible seconds, chance the
+# video played); a view without the camera never finds the target ("none").
 QUALITIES: Sequence[tuple[str, float, float, float]] = (
-    ("good", 55, 48.0, 0.93),
-    ("fair", 22, 30.0, 0.78),
+    ("good", 60, 48.0, 0.93),
+    ("fair", 24, 30.0, 0.78),
     ("poor", 11, 14.0, 0.41),
-    ("none", 12, 7.0, 0.0),
+    ("none", 8, 7.0, 0.0),
 )
+NOT_FOUND = len(QUALITIES) - 1
 
 # Share of visible time with the target tracked, per quality (DESIGN.md §2), and the mean
 # number of times the target is lost, in the order of QUALITIES.
@@ -172,22 +186,11 @@ COLUMNS = (
     "target_losses",
     "created_at",
     "updated_at",
-    "utm_source",
-    "placement",
+    *SOURCE_COLUMNS,
     "camera_outcome",
     "camera_ms",
+    "engine_error",
     "video_start_ms",
-)
-# Where demo views come from: the printed placement (the viewer URL's src) and utm_source.
-PLACEMENTS = (("poster-a1", 40), ("bus-stop", 25), ("flyer", 15), ("shop-window", 10), (None, 10))
-SOURCES = (("qr", 70), ("instagram", 12), ("newsletter", 8), (None, 10))
-# Views that never found their target: why (the camera's outcome) and how often.
-CAMERA_FAILURES = (
-    ("granted", 35),
-    ("denied", 40),
-    ("dismissed", 10),
-    ("unsupported", 5),
-    ("error", 10),
 )
 NO_END_SHARE = 0.06  # views whose tab died before the first heartbeat
 SESSIONS_PER_VISITOR = 1.25
@@ -199,11 +202,6 @@ class ContentTarget:
     project_id: int
     company_id: int
     popularity: float
-
-
-def _p(weights: Sequence[float]) -> np.ndarray:
-    w = np.asarray(weights, dtype=float)
-    return np.asarray(w / w.sum())
 
 
 def _uuid_hex(rng: np.random.Generator, n: int) -> list[str]:
@@ -231,55 +229,26 @@ def chunks(
     rng = np.random.default_rng(seed)
     now_us = int(now.timestamp() * 1_000_000)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    weekend = np.array([(today - timedelta(d)).weekday() >= 5 for d in range(days)])
     day_w = [
-        (1 + 0.6 * (1 - d / max(days - 1, 1)))
-        * (1.35 if (today - timedelta(d)).weekday() >= 5 else 1.0)
+        (1 + 0.6 * (1 - d / max(days - 1, 1))) * (WEEKEND_BOOST if weekend[d] else 1.0)
         for d in range(days)
     ]
     content_ids = np.array([t.id for t in targets])
     project_ids = np.array([t.project_id for t in targets])
     company_ids = np.array([t.company_id for t in targets])
-    q_median = np.array([q[2] for q in QUALITIES])
-    q_play = np.array([q[3] for q in QUALITIES])
+    devices = [Device(d[1], d[2], d[4]) for d in DEVICES]
     visitors_per_day = max(1, int(count / max(days, 1) / SESSIONS_PER_VISITOR))
     done = 0
     while done < count:
         n = min(chunk_size, count - done)
         done += n
-        t = rng.choice(len(targets), size=n, p=_p([x.popularity for x in targets]))
-        day = rng.choice(days, size=n, p=_p(day_w))
-        hour = rng.choice(24, size=n, p=_p(HOURLY))
-        second_of_hour = rng.integers(0, 3_600_000_000, size=n)
-        day_start_us = int(today.timestamp() * 1_000_000) - day.astype(np.int64) * 86_400_000_000
-        created = day_start_us + hour.astype(np.int64) * 3_600_000_000 + second_of_hour
-        # Today's hours that have not come yet move to the same hour a week earlier.
-        created = np.where(created > now_us, created - 7 * 86_400_000_000, created)
-        # Views arrive in time order; sorted chunks also keep index inserts local.
-        created = np.sort(created)
-        dev = rng.choice(len(DEVICES), size=n, p=_p([d[0] for d in DEVICES]))
-        place = rng.choice(len(CITIES), size=n, p=_p(CITY_WEIGHTS))
-        quality = rng.choice(len(QUALITIES), size=n, p=_p([q[1] for q in QUALITIES]))
-        seconds = np.rint(rng.lognormal(np.log(q_median[quality]), 0.8)).clip(1, max_seconds)
+        t = pick(rng, [x.popularity for x in targets], n)
+        place, created = _moments(rng, n, days, day_w, weekend, today, now_us)
+        dev = pick(rng, [d[0] for d in DEVICES], n)
         has_end = rng.random(n) >= NO_END_SHARE
-        low = np.array([s[0] for s in TRACKED_SHARE])[quality]
-        high = np.array([s[1] for s in TRACKED_SHARE])[quality]
-        tracked = np.rint(seconds * rng.uniform(low, high))
-        losses = rng.poisson(np.array(MEAN_LOSSES)[quality])
-        # Searching comes before tracking, within the untracked part of the visible time.
-        search_ms = np.rint(
-            np.minimum(rng.lognormal(np.log(2.5), 0.6, n), np.maximum(seconds - tracked, 0.3))
-            * 1000
-        )
-        found = has_end & (quality != len(QUALITIES) - 1)
-        played = rng.random(n) < q_play[quality]
-        # Finding the target needs the camera; views that never found it also include the
-        # ones whose camera was refused or failed.
-        failure = rng.choice(len(CAMERA_FAILURES), size=n, p=_p([c[1] for c in CAMERA_FAILURES]))
-        camera = np.where(found, 0, failure)
-        camera_ms = np.rint(rng.lognormal(np.log(900), 0.5, n))
-        video_ms = search_ms + np.rint(rng.lognormal(np.log(600), 0.4, n))
-        placement = rng.choice(len(PLACEMENTS), size=n, p=_p([x[1] for x in PLACEMENTS]))
-        source = rng.choice(len(SOURCES), size=n, p=_p([x[1] for x in SOURCES]))
+        camera = draw_camera(rng, devices, dev, has_end)
+        ar = _ar_figures(rng, n, camera.outcome == GRANTED, has_end, camera.ms, max_seconds)
         # A visitor is a person on a day at a company: a pool smaller than the views, so some
         # come back; the mix stands in for the keyed daily hash the server computes.
         person = rng.integers(0, visitors_per_day, size=n).astype(np.uint64)
@@ -290,8 +259,9 @@ def chunks(
         )
         visitor = mixed.view(np.int64)
         created_dt = created.astype("datetime64[us]").tolist()
-        duration = np.where(has_end, seconds, 0).astype(np.int64)
+        duration = np.where(has_end, ar["seconds"], 0).astype(np.int64)
         updated_dt = (created + duration * 1_000_000).astype("datetime64[us]").tolist()
+        reported = has_end.tolist()
         yield {
             "ar_content_id": content_ids[t].tolist(),
             "project_id": project_ids[t].tolist(),
@@ -303,34 +273,103 @@ def chunks(
             "os": [DEVICES[i][3] for i in dev.tolist()],
             "country": [CITIES[i][0] for i in place.tolist()],
             "city": [CITIES[i][1] for i in place.tolist()],
-            "duration_seconds": [
-                int(s) if e else None
-                for s, e in zip(seconds.tolist(), has_end.tolist(), strict=True)
+            "duration_seconds": _where(ar["seconds"], reported),
+            # Only reports carry the quality: a view without one has none stored.
+            "tracking_quality": [
+                QUALITIES[q][0] if e else None
+                for q, e in zip(ar["quality"].tolist(), reported, strict=True)
             ],
-            "tracking_quality": [QUALITIES[i][0] for i in quality.tolist()],
-            "video_played": played.tolist(),
+            "video_played": ar["played"].tolist(),
             "is_bot": [DEVICES[i][4] for i in dev.tolist()],
             "visitor_hash": visitor.tolist(),
-            "time_to_first_found_ms": [
-                int(ms) if f else None
-                for ms, f in zip(search_ms.tolist(), found.tolist(), strict=True)
-            ],
-            "tracked_seconds": [
-                int(t) if e else None
-                for t, e in zip(tracked.tolist(), has_end.tolist(), strict=True)
-            ],
-            "target_losses": [
-                int(x) if e else None
-                for x, e in zip(losses.tolist(), has_end.tolist(), strict=True)
-            ],
+            "time_to_first_found_ms": _where(ar["first_found_ms"], ar["found"].tolist()),
+            "tracked_seconds": _where(ar["tracked"], reported),
+            "target_losses": _where(ar["losses"], reported),
             "created_at": [d.replace(tzinfo=UTC) for d in created_dt],
             "updated_at": [d.replace(tzinfo=UTC) for d in updated_dt],
-            "utm_source": [SOURCES[i][0] for i in source.tolist()],
-            "placement": [PLACEMENTS[i][0] for i in placement.tolist()],
-            "camera_outcome": [CAMERA_FAILURES[i][0] for i in camera.tolist()],
-            "camera_ms": [int(x) for x in camera_ms.tolist()],
-            "video_start_ms": [
-                int(ms) if p else None
-                for ms, p in zip(video_ms.tolist(), played.tolist(), strict=True)
+            **draw_sources(rng, n),
+            "camera_outcome": [
+                CAMERA_OUTCOMES[o] if o >= 0 else None for o in camera.outcome.tolist()
             ],
+            "camera_ms": _where(ar["camera_ms"], (camera.outcome >= 0).tolist()),
+            "engine_error": list[object](camera.engine_error),
+            "video_start_ms": _where(ar["video_start_ms"], ar["played"].tolist()),
         }
+
+
+def _where(values: np.ndarray, present: list[bool]) -> list[object]:
+    """Whole numbers where present, NULL elsewhere."""
+    return [int(v) if p else None for v, p in zip(values.tolist(), present, strict=True)]
+
+
+def _moments(
+    rng: np.random.Generator,
+    n: int,
+    days: int,
+    day_w: Sequence[float],
+    weekend: np.ndarray,
+    today: datetime,
+    now_us: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Places and start times (µs since the epoch, ascending) of ``n`` views.
+
+    The hour is drawn in the place's local time, from the weekday or weekend rhythm.
+    """
+    place = pick(rng, CITY_WEIGHTS, n)
+    day = pick(rng, day_w, n)
+    hour = np.where(weekend[day], pick(rng, WEEKEND_HOURS, n), pick(rng, WEEKDAY_HOURS, n))
+    second_of_hour = rng.integers(0, 3_600_000_000, size=n)
+    day_start_us = int(today.timestamp() * 1_000_000) - day.astype(np.int64) * 86_400_000_000
+    created = (
+        day_start_us
+        + hour.astype(np.int64) * 3_600_000_000
+        + second_of_hour
+        - CITY_OFFSET_US[place].astype(np.int64)
+    )
+    # Hours that have not come yet move to the same hour a week earlier.
+    created = np.where(created > now_us, created - 7 * 86_400_000_000, created)
+    # Views arrive in time order; sorted chunks also keep index inserts local.
+    order = np.argsort(created, kind="stable")
+    return place[order], created[order]
+
+
+def _ar_figures(
+    rng: np.random.Generator,
+    n: int,
+    granted: np.ndarray,
+    has_end: np.ndarray,
+    camera_ms: np.ndarray,
+    max_seconds: int,
+) -> dict[str, np.ndarray]:
+    """The funnel after the camera: found, tracked, played, and when each happened.
+
+    Each step comes after the previous one: camera_ms ≤ time_to_first_found_ms ≤
+    video_start_ms ≤ the visible time, and searching fits in the untracked visible time.
+    """
+    quality = np.where(granted, pick(rng, [q[1] for q in QUALITIES], n), NOT_FOUND)
+    q_median = np.array([q[2] for q in QUALITIES])
+    seconds = np.rint(rng.lognormal(np.log(q_median[quality]), 0.8)).clip(1, max_seconds)
+    low = np.array([s[0] for s in TRACKED_SHARE])[quality]
+    high = np.array([s[1] for s in TRACKED_SHARE])[quality]
+    tracked = np.rint(seconds * rng.uniform(low, high))
+    losses = rng.poisson(np.array(MEAN_LOSSES)[quality])
+    search_ms = rng.lognormal(np.log(2500), 0.6, n)
+    untracked_ms = np.maximum(seconds - tracked, 0.3) * 1000
+    first_found = np.rint(np.minimum(camera_ms + search_ms, untracked_ms))
+    camera = np.minimum(camera_ms, np.where(granted, first_found, seconds * 1000))
+    found = has_end & (quality != NOT_FOUND)
+    played = found & (rng.random(n) < np.array([q[3] for q in QUALITIES])[quality])
+    video_start = np.minimum(
+        first_found + np.rint(rng.lognormal(np.log(600), 0.5, n)), seconds * 1000
+    )
+    return {
+        "quality": quality,
+        "seconds": seconds,
+        "tracked": tracked,
+        "losses": losses,
+        "found": found,
+        "played": played,
+        "first_found_ms": first_found,
+        "camera_ms": np.rint(camera),
+        "video_start_ms": video_start,
+    }

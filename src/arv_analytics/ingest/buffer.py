@@ -9,8 +9,13 @@ and a busy server makes one commit per batch instead of one per request.
 - Queue full → :class:`Overloaded` (503 with Retry-After) instead of unbounded memory.
 - Database away → every write in the failed batch gets :class:`Unavailable` (503); the writer
   keeps going and the next batch tries again, so ingest recovers by itself.
-- A constraint violation in a batch (content deleted between lookup and write, say) is retried
-  write by write, so one bad row cannot fail its neighbours.
+- A deadlock or serialization failure (several processes writing at once) is retried, the
+  whole batch again, a few times with jitter (``db_retry``); never a 503
+  ``database_unavailable``, since the database is fine.
+- An error caused by one write's data (a constraint: content deleted between lookup and write;
+  a value the database refuses) fails that write only: the batch is split in halves and
+  retried until the offending write stands alone. It answers 422 for a refused value (500 for
+  a constraint) and is logged once with its cause; its neighbours are committed.
 - Order: starts of a batch are written before its ends, and an end that was queued *before*
   the start of its own session answers 404 exactly as it would have without batching.
 """
@@ -20,15 +25,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arv_analytics.db import is_unavailable
-from arv_analytics.errors import Overloaded, Unavailable
+from arv_analytics.db_retry import (
+    describe,
+    is_data_fault,
+    is_foreign_key,
+    is_own_fault,
+    retry_transient,
+)
+from arv_analytics.errors import AppError, InvalidInput, NotFound, Overloaded, Unavailable
 from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
+from arv_analytics.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +65,11 @@ class WriteBuffer:
         self._queue: asyncio.Queue[Write] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._writing_since: float | None = None  # queued_at of the batch being written
         self.batches = 0  # for tests and the benchmark's report
         self.writes = 0
+        self.refused = 0  # writes whose own data the database refused
+        self.retries = 0  # transactions retried after a deadlock or serialization failure
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="arv-write-buffer")
@@ -67,8 +83,22 @@ class WriteBuffer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def start_session(self, row: dict[str, Any]) -> None:
-        await self._submit(StartWrite(row=row))
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    @property
+    def capacity(self) -> int:
+        return self._queue.maxsize
+
+    def lag_seconds(self) -> float:
+        """Age of the oldest accepted write not yet committed (0 when all is committed)."""
+        since = self._writing_since
+        return 0.0 if since is None else max(0.0, time.monotonic() - since)
+
+    async def start_session(self, row: dict[str, Any]) -> bool:
+        """True when the row was stored, False when its session_id already was."""
+        return bool(await self._submit(StartWrite(row=row)))
 
     async def end_session(self, change: EndChange) -> dict[str, Any]:
         result: dict[str, Any] = await self._submit(EndWrite(change=change))
@@ -95,9 +125,15 @@ class WriteBuffer:
             if len(batch) < self._max_batch and self._max_wait > 0:
                 await asyncio.sleep(self._max_wait)
                 self._take(batch)
+            self._writing_since = min(w.queued_at for w in batch)
             try:
                 await self._write(batch)
+            except AppError as exc:  # an answer already (write conflicts: overloaded)
+                for w in batch:
+                    w.fail(exc)
             except Exception as exc:  # the writer must outlive any failure
+                cause = "unavailable" if is_unavailable(exc) else "error"
+                metrics.BATCH_FAILURES.labels(cause).inc()
                 if is_unavailable(exc):
                     # The database is away or overloaded: nothing was committed, say so (503).
                     log.warning("write batch of %d failed: %s", len(batch), exc)
@@ -107,6 +143,7 @@ class WriteBuffer:
                 for w in batch:
                     w.fail(exc)
             finally:
+                self._writing_since = None
                 for _ in batch:
                     self._queue.task_done()
 
@@ -118,17 +155,34 @@ class WriteBuffer:
                 return
 
     async def _write(self, batch: list[Write]) -> None:
+        started = time.perf_counter()
         try:
-            async with self._maker() as session:
-                results = await apply_batch(session, batch, self._rules)
-                await session.commit()
-        except IntegrityError:
-            if len(batch) == 1:
+            results = await retry_transient(
+                lambda: self._transaction(batch),
+                what=f"write batch of {len(batch)}",
+                on_retry=self._count_retry,
+            )
+        except Exception as exc:
+            if not is_own_fault(exc):
                 raise
-            # Find the offending write without failing the others: one transaction each.
-            for w in batch:
-                await self._write([w])
-            return
+            if len(batch) > 1:
+                # Find the offending write without failing the others: halve until it is
+                # alone (log2(n) extra transactions per bad write, not n).
+                half = len(batch) // 2
+                await self._write(batch[:half])
+                await self._write(batch[half:])
+                return
+            self.refused += 1
+            log.warning("a write was refused by the database: %s", describe(exc))
+            if is_data_fault(exc):
+                batch[0].fail(InvalidInput("the database refused a value of this request"))
+                return
+            if is_foreign_key(exc):  # its content was deleted after the lookup
+                batch[0].fail(NotFound("ar content not found"))
+                return
+            raise
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCH_SIZE.observe(len(batch))
         self.batches += 1
         self.writes += len(batch)
         for w, result in zip(batch, results, strict=True):
@@ -136,3 +190,12 @@ class WriteBuffer:
                 w.fail(result)
             else:
                 w.resolve(result)
+
+    def _count_retry(self) -> None:
+        self.retries += 1
+
+    async def _transaction(self, batch: list[Write]) -> list[Any]:
+        async with self._maker() as session:
+            results = await apply_batch(session, batch, self._rules)
+            await session.commit()
+        return results

@@ -51,6 +51,11 @@ class ContentCache:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    @property
+    def size(self) -> int:
+        # A refresh fills both maps alike; a miss by one key adds to that map only.
+        return max(len(self._by_id), len(self._by_uid))
+
     async def get(self, content_id: int | None, unique_id: uuid.UUID | None) -> ContentRef | None:
         # Look up by one key (the numeric id when given); the other, if any, must then agree.
         if content_id is not None:

@@ -15,7 +15,11 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-TRACKING_PATHS = re.compile(r"^/api/analytics/ar-session(/[^/]+/end)?/?$")
+TRACKING_PATHS = re.compile(
+    r"^/api/analytics/ar-session(/[^/]+/end)?/?$"
+    # The original platform's tracking paths (compat/), which its deployed viewers still call.
+    r"|^/api(/analytics)?/mobile/(sessions|analytics)/?$|^/api/analytics/ar-diagnostic/?$"
+)
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",

@@ -13,8 +13,8 @@ from arv_analytics.config import Settings
 from arv_analytics.ingest.bots import BotRules
 from arv_analytics.ingest.client_ip import client_ip
 from arv_analytics.ingest.geo import GeoLocator
-from arv_analytics.ingest.schemas import MAX_USER_AGENT, StartEvent
-from arv_analytics.ingest.useragent import classify
+from arv_analytics.ingest.rules import DeviceInfo, cut, describe
+from arv_analytics.ingest.schemas import StartEvent
 from arv_analytics.privacy.hashing import stored_ip, visitor_hash
 from arv_analytics.privacy.salts import SaltKeeper
 
@@ -45,26 +45,17 @@ class Enrichment:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceInfo:
-    device_type: str | None
-    browser: str | None
-    os: str | None
-    is_bot: bool
-
-
 def describe_device(
     user_agent: str | None, client_sent: StartEvent | None, bots: BotRules
 ) -> DeviceInfo:
-    """Device, browser, OS and bot flag from the user agent; client values only without one."""
-    if not user_agent:
-        # Every browser sends a user agent; a request without any is a script.
-        browser = client_sent.browser if client_sent else None
-        os_name = client_sent.os if client_sent else None
-        return DeviceInfo("bot", browser, os_name, True)
-    info = classify(user_agent)
-    is_bot = info.is_spider or bots.matches_user_agent(user_agent)
-    return DeviceInfo("bot" if is_bot else info.device_type, info.browser, info.os, is_bot)
+    """Device, browser, OS and bot flag from the user agent (the shared rule in rules.py)."""
+    return describe(
+        user_agent,
+        ip=None,
+        client_browser=client_sent.browser if client_sent else None,
+        client_os=client_sent.os if client_sent else None,
+        bots=bots,
+    )
 
 
 class Enricher:
@@ -80,17 +71,18 @@ class Enricher:
     async def enrich(
         self, event: StartEvent, *, ip: str | None, header_user_agent: str | None, company_id: int
     ) -> Enrichment:
-        user_agent = (header_user_agent or event.user_agent or "")[:MAX_USER_AGENT] or None
-        device = describe_device(user_agent, event, self._bots)
-        is_bot = device.is_bot or self._bots.matches_ip(ip)
+        user_agent = cut(header_user_agent or event.user_agent, "user_agent")
+        device = describe(
+            user_agent, ip=ip, client_browser=event.browser, client_os=event.os, bots=self._bots
+        )
         place = self._geo.locate(ip)
         salt = await self._salts.today()
         return Enrichment(
             user_agent=user_agent,
-            device_type="bot" if is_bot else device.device_type,
-            browser=(device.browser or "")[:100] or None,
-            os=(device.os or "")[:100] or None,
-            is_bot=is_bot,
+            device_type=device.device_type,
+            browser=device.browser,
+            os=device.os,
+            is_bot=device.is_bot,
             ip_address=stored_ip(ip, self._settings.ip_mode, salt),
             country=place.country,
             city=place.city,

@@ -4,9 +4,13 @@ Each rule is monotonic, so several ends of one session in a batch can be merged 
 applied once, with the same result as applying them one by one in order:
 
 - ``max``: the stored value only grows (visible seconds);
-- ``last``: the newest reported value replaces the stored one (tracking quality);
+- ``last``: the newest reported value replaces the stored one (tracking quality, the camera
+  outcome: a visitor may deny the camera, change the setting and allow it);
 - ``or``: once true, stays true (video played);
-- ``first``: the first reported value stays (time to the first target found).
+- ``first``: the first reported value stays (time to the first target found, to the camera
+  outcome and to the first video play; the AR engine's start failure).
+
+The start sets the sources (utm_*, placement, referrer host); no end changes them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ END_RULES: dict[str, Rule] = {
     "time_to_first_found_ms": "first",
     "tracked_seconds": "max",
     "target_losses": "max",
+    "camera_outcome": "last",
+    "camera_ms": "first",
+    "engine_error": "first",
+    "video_start_ms": "first",
 }
 
 

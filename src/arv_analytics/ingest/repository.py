@@ -125,6 +125,10 @@ _RETURNED = (
     ARViewSession.time_to_first_found_ms,
     ARViewSession.tracked_seconds,
     ARViewSession.target_losses,
+    ARViewSession.camera_outcome,
+    ARViewSession.camera_ms,
+    ARViewSession.engine_error,
+    ARViewSession.video_start_ms,
 )
 
 
@@ -143,8 +147,14 @@ async def lock_states(
     """The current state of sessions about to be changed, locked until the transaction ends,
     so the rollups can be given exactly the difference an end makes."""
     # The whole row: the rollups need every property the session is counted under.
+    # ORDER BY: PostgreSQL locks the rows in this order, the one every writer uses.
     table = ARViewSession.__table__
-    stmt = select(table).where(table.c.session_id.in_(session_ids)).with_for_update()
+    stmt = (
+        select(table)
+        .where(table.c.session_id.in_(session_ids))
+        .order_by(table.c.session_id)
+        .with_for_update()
+    )
     rows = (await session.execute(stmt)).mappings()
     return {r["session_id"]: dict(r) for r in rows if r["session_id"] is not None}
 

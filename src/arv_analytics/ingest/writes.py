@@ -2,11 +2,27 @@
 
 The write buffer calls this with everything it has queued; the naive path calls it with a
 batch of one. Starts go first, then ends; each write gets its own result or error back.
+
+Lock order. Several server processes (``serve --workers N``) write batches at the same time,
+and so do the rollup recount, retention and purge. Two transactions that lock the same rows
+in opposite orders deadlock, so every writer takes its locks in ONE global order:
+
+1. ``ar_view_sessions``: new rows inserted in ``session_id`` order, then the rows that ends
+   change locked (``SELECT … FOR UPDATE … ORDER BY session_id``) and updated;
+2. then the rollup tables, each touched by ONE statement per transaction, its rows sorted by
+   their key: ``rollup_stats`` (starts and ends together) → ``visitor_keys`` →
+   ``rollup_daily_visitors`` (``rollups.maintain.add_batch``).
+
+No rollup row is locked before the last session row, and no table is revisited after a later
+one. Recounts and retention lock the same rollup tables in the same order (``LOCK TABLE``);
+purge locks the sessions it deletes in ``session_id`` order. A deadlock that happens anyway
+(an order this list forgot) is retried by the write buffer (``db_retry``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,9 +40,11 @@ from arv_analytics.rollups import maintain
 @dataclass(eq=False)
 class Write:
     future: asyncio.Future[Any] = field(init=False)
+    queued_at: float = field(init=False)  # monotonic; the rollup-lag metric reads it
 
     def __post_init__(self) -> None:
         self.future = asyncio.get_running_loop().create_future()
+        self.queued_at = time.monotonic()
 
     def resolve(self, value: Any) -> None:
         if not self.future.done():
@@ -58,20 +76,28 @@ async def apply_batch(session: AsyncSession, batch: list[Write], rules: Rules) -
     starts = [w for w in batch if isinstance(w, StartWrite)]
     ends = [w for w in batch if isinstance(w, EndWrite)]
     new_ids: set[uuid.UUID] = set()
-    if starts:
-        new_ids = await repository.insert_sessions(session, [w.row for w in starts])
-        if rules.rollups:
-            # Only rows that were really inserted count: a repeated start adds nothing.
-            fresh, seen = [], set()
-            for w in starts:
-                sid = w.row["session_id"]
-                if sid in new_ids and sid not in seen:
-                    seen.add(sid)
-                    fresh.append(w.row)
-            await maintain.add_starts(session, fresh)
     results: dict[int, Any] = {}
+    fresh: list[dict[str, Any]] = []
+    if starts:
+        rows = sorted((w.row for w in starts), key=lambda r: r["session_id"])  # lock order
+        new_ids = await repository.insert_sessions(session, rows)
+        # Only rows that were really inserted count: a repeated start adds nothing, and
+        # answers that it found its session already there.
+        seen: set[uuid.UUID] = set()
+        for w in starts:
+            sid = w.row["session_id"]
+            created = sid in new_ids and sid not in seen
+            if created:
+                seen.add(sid)
+                fresh.append(w.row)
+            results[id(w)] = created
+    before: dict[uuid.UUID, dict[str, Any]] = {}
+    after: dict[uuid.UUID, dict[str, Any]] = {}
     if ends:
-        await _apply_ends(session, batch, starts, ends, new_ids, rules, results)
+        before, after = await _apply_ends(session, batch, starts, ends, new_ids, rules, results)
+    if rules.rollups and (fresh or after):
+        # After every session row: the rollup rows come last in the lock order.
+        await maintain.add_batch(session, fresh, before, after)
     return [results.get(id(w)) for w in batch]
 
 
@@ -83,14 +109,15 @@ async def _apply_ends(
     new_ids: set[uuid.UUID],
     rules: Rules,
     results: dict[int, Any],
-) -> None:
+) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, dict[str, Any]]]:
+    """Applies the valid ends; returns the sessions' states before and after them."""
     position = {id(w): i for i, w in enumerate(batch)}
     first_start: dict[uuid.UUID, int] = {}
     for s in starts:
         first_start.setdefault(s.row["session_id"], position[id(s)])
     now = utcnow()
     opened_after = now - timedelta(seconds=rules.end_window_seconds)
-    states = await repository.lock_states(session, list({e.change.session_id for e in ends}))
+    states = await repository.lock_states(session, sorted({e.change.session_id for e in ends}))
     valid: list[EndWrite] = []
     for e in ends:
         sid = e.change.session_id
@@ -107,10 +134,9 @@ async def _apply_ends(
         else:
             valid.append(e)
     if not valid:
-        return
+        return states, {}
     merged = merge_ends([e.change for e in valid])
     stored = await repository.apply_ends(session, merged, now=now)
-    if rules.rollups:
-        await maintain.add_end_changes(session, states, stored)
     for e in valid:
         results[id(e)] = stored[e.change.session_id]
+    return states, stored

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from arv_analytics.config import Settings
 from arv_analytics.jobs.registry import JOBS, Job
 from arv_analytics.models import JobRun, utcnow
+from arv_analytics.observability import metrics
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -115,6 +116,7 @@ async def run_job(
                 .values(finished_at=utcnow(), last_error=error)
             )
             await session.commit()
+    metrics.JOB_RUNS.labels(job.name, "ok" if error is None else "failed").inc()
     if error is None:
         log.info("job %s: %s", job.name, summary)
     return Outcome(job.name, True, summary, error)

@@ -2,6 +2,7 @@
 
 from arv_analytics.models.api_token import APIToken
 from arv_analytics.models.ar_content import ARContent
+from arv_analytics.models.ar_diagnostic import DURATION_BUCKETS_MS, ARDiagnosticDaily
 from arv_analytics.models.ar_view_session import CAMERA_OUTCOMES, TRACKING_QUALITIES, ARViewSession
 from arv_analytics.models.audit_log import AuditLog
 from arv_analytics.models.base import Base, utcnow
@@ -20,10 +21,12 @@ from arv_analytics.models.rollup import (
 
 __all__ = [
     "CAMERA_OUTCOMES",
+    "DURATION_BUCKETS_MS",
     "ROLLUP_KEYS",
     "TRACKING_QUALITIES",
     "APIToken",
     "ARContent",
+    "ARDiagnosticDaily",
     "ARViewSession",
     "AuditLog",
     "Base",

@@ -85,10 +85,16 @@ async def delete_in_batches(
     """Deletes every matching session, committing after each batch; returns how many."""
     total = 0
     while True:
-        ids = select(S.id).where(condition).limit(batch).scalar_subquery()
-        result = await session.execute(delete(S).where(S.id.in_(ids)))
+        found = select(S.id).where(condition).limit(batch).scalar_subquery()
+        # Lock them in session_id order first, the order the write path locks the sessions
+        # that ends change (ingest.writes): deleting in storage order could deadlock with it.
+        locked = select(S.id).where(S.id.in_(found)).order_by(S.session_id).with_for_update()
+        ids = list((await session.execute(locked)).scalars())
+        n = 0
+        if ids:
+            result = await session.execute(delete(S).where(S.id.in_(ids)))
+            n = int(result.rowcount or 0)  # type: ignore[attr-defined]
         await session.commit()
-        n = int(result.rowcount or 0)  # type: ignore[attr-defined]
         total += n
         if progress and n:
             progress(n)

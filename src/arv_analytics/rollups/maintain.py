@@ -123,27 +123,27 @@ class Changes:
         await _add(session, rollup_stats, ROLLUP_KEYS, rows, columns)
 
 
-async def add_starts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Counts newly stored views (never duplicates: pass only rows that were inserted)."""
-    changes = Changes()
-    for row in rows:
-        changes.add(row, +1)
-    await changes.write(session)
-    await _count_visitors(session, rows)
-
-
-async def add_end_changes(
+async def add_batch(
     session: AsyncSession,
+    rows: list[dict[str, Any]],
     before: Mapping[Any, Mapping[str, Any]],
     after: Mapping[Any, Mapping[str, Any]],
 ) -> None:
-    """Adds what ends changed to the rows of the hour and day each session started in."""
+    """A write batch's starts (newly inserted rows only: never duplicates) and what its ends
+    changed (to the rows of the hour and day each session started in), in the global lock
+    order of ``ingest.writes``: called after every session row is written and locked, ONE
+    ``rollup_stats`` statement for starts and ends together, then the visitor keys, then the
+    daily visitor counters. A second ``rollup_stats`` statement after the visitor tables
+    would lock in an order another process reverses."""
     changes = Changes()
+    for row in rows:
+        changes.add(row, +1)
     for sid, new in after.items():
         old = before[sid]
         changes.add(old, -1)
         changes.add({**old, **new}, +1)
     await changes.write(session)
+    await _count_visitors(session, rows)
 
 
 async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

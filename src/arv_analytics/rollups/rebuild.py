@@ -23,8 +23,10 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,9 +52,12 @@ async def lock(session: AsyncSession) -> None:
     """Blocks concurrent rollup writers until the transaction ends (PostgreSQL only; SQLite
     has one writer at a time anyway). Tables in one fixed order, like every writer."""
     if session.get_bind().dialect.name == "postgresql":
+        # LOCK TABLE takes the tables one after the other: in the write path's order
+        # (ingest.writes), or a batch holding visitor_keys and waiting for
+        # rollup_daily_visitors deadlocks with a recount holding the reverse.
         await session.execute(
             text(
-                "LOCK TABLE rollup_stats, rollup_daily_visitors, visitor_keys "
+                "LOCK TABLE rollup_stats, visitor_keys, rollup_daily_visitors "
                 "IN SHARE ROW EXCLUSIVE MODE"
             )
         )
@@ -93,9 +98,13 @@ async def rebuild_range(
     if content_ids is not None:
         where = and_(where, S.ar_content_id.in_(list(content_ids)))
     await _insert_content(session, "h", utc_hour(S.created_at), "", None, where)
-    for prop in PROPERTIES.values():
-        value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
-        await _insert_content(session, "d", utc_day_start(S.created_at), prop.name, value, where)
+    if session.get_bind().dialect.name == "postgresql":
+        await _insert_properties_at_once(session, where)
+    else:
+        for prop in PROPERTIES.values():
+            value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
+            day = utc_day_start(S.created_at)
+            await _insert_content(session, "d", day, prop.name, value, where)
     await _derive(session, content, content, start, end, content_ids, day_totals=True)
     for level in reversed(ROLLUP_LEVELS[:-1]):
         await _derive(session, content, level, start, end, content_ids, day_totals=False)
@@ -131,6 +140,36 @@ async def _insert_content(
 
 
 KEY_COLUMNS = ["level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot"]
+
+
+async def _insert_properties_at_once(session: AsyncSession, where: ColumnElement[bool]) -> None:
+    """PostgreSQL: every property's day rows in one scan, with GROUPING SETS (one set per
+    property). Constants are rendered inline so that GROUPING() sees the very expressions
+    the sets group by."""
+    values = {
+        name: func.coalesce(
+            func.substr(p.session_column, literal_column("1"), literal_column("100")),
+            literal_column("''"),
+        )
+        for name, p in PROPERTIES.items()
+    }
+    grouped = [(func.grouping(v) == 0, name, v) for name, v in values.items()]
+    dimension = case(*((cond, literal_column(f"'{name}'")) for cond, name, _ in grouped))
+    value = case(*((cond, v) for cond, _, v in grouped))
+    day = utc_day_start(S.created_at)
+    rows = (
+        select(
+            literal("content", String), S.ar_content_id, literal("d", String), dimension, day,
+            value, S.is_bot, func.min(S.company_id), func.min(S.project_id),
+            *(a.sql() for a in ACCUMULATORS),
+        )
+        .where(where)
+        .group_by(
+            S.ar_content_id, day, S.is_bot,
+            func.grouping_sets(*(tuple_(v) for v in values.values())),
+        )
+    )  # fmt: skip
+    await session.execute(insert(R).from_select([*KEY_COLUMNS, *COUNTERS], rows))
 
 
 async def _derive(

@@ -47,20 +47,22 @@ def filter_condition(expr: ColumnElement[Any], f: Filter, values: Sequence[Any])
     return or_(*(_like(expr, v) for v in values))
 
 
-def time_expr(q: Query, ranges: Sequence[Range]) -> ColumnElement[Any]:
+def time_expr(q: Query, ranges: Sequence[Range], column: Any = S.created_at) -> ColumnElement[Any]:
+    """The local bucket key of a UTC timestamp column, in SQL. Also used by the rollup
+    executor on its bucket starts (each rollup bucket lies wholly in one local bucket)."""
     assert q.time is not None
     since = min(r[0] for r in ranges)
     until = max(r[1] for r in ranges)
     steps = utc_offsets(since, until, q.tz)
     shifted: ColumnElement[Any]
     if len(steps) == 1:
-        shifted = shift_seconds(S.created_at, steps[0][1])
+        shifted = shift_seconds(column, steps[0][1])
     else:
         whens = [
-            (S.created_at < steps[i + 1][0], shift_seconds(S.created_at, steps[i][1]))
+            (column < steps[i + 1][0], shift_seconds(column, steps[i][1]))
             for i in range(len(steps) - 1)
         ]
-        shifted = case(*whens, else_=shift_seconds(S.created_at, steps[-1][1]))
+        shifted = case(*whens, else_=shift_seconds(column, steps[-1][1]))
     return bucket_text(shifted, q.time)
 
 

@@ -2,7 +2,9 @@
  *
  * One view per page load: a start when the page opens, the visible time (never time spent in
  * a background tab) as heartbeats while the page is visible, and a final report when it is
- * hidden or left. On AR pages it also reports how well the image target was tracked.
+ * hidden or left. On AR pages it also reports how well the image target was tracked, how the
+ * camera request ended and when the video first played. The start carries where the view came
+ * from: the page URL's utm_source/utm_medium/utm_campaign/src and the referrer's host.
  *
  *   <script async src="https://analytics.example/static/arv-tracker.v1.js"
  *           data-content="<ar_content unique_id>"></script>
@@ -27,6 +29,8 @@
     targetLost: noop,
     expectTargets: noop,
     videoPlayed: noop,
+    cameraOutcome: noop,
+    cameraError: noop,
     snapshot: function () { return null; },
     qualityOf: qualityOf,
   };
@@ -71,6 +75,41 @@
     return h;
   }
 
+  var OUTCOMES = ["granted", "denied", "dismissed", "unsupported", "error"];
+  var MAX_LABEL = 100; // the server's limit on sources and engine errors
+
+  // Printable and at most 100 code points, so that the server never refuses the start over
+  // a label (it answers 422 to control characters and longer values); "" means none.
+  function label(value) {
+    if (value === null || value === undefined) return "";
+    var text = String(value).replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+    var points = Array.from ? Array.from(text) : text.split("");
+    return points.length > MAX_LABEL ? points.slice(0, MAX_LABEL).join("").trim() : text;
+  }
+
+  // Where the view came from: the page URL's campaign parameters and printed placement, and
+  // the host of a referring page on another origin (never its path: it may be private).
+  function sources() {
+    var found = {};
+    var params = null;
+    try { params = new URLSearchParams(location.search); } catch (e) { params = null; }
+    if (params) {
+      ["utm_source", "utm_medium", "utm_campaign", "src"].forEach(function (key) {
+        var value = label(params.get(key));
+        if (value) found[key] = value;
+      });
+    }
+    var referrer = document.referrer;
+    if (referrer) {
+      try {
+        var from = new URL(referrer);
+        var host = label(from.hostname);
+        if (from.origin !== location.origin && host) found.referrer = host;
+      } catch (e) { /* not a URL: no referrer */ }
+    }
+    return found;
+  }
+
   function deviceType() {
     var ua = navigator.userAgent || "";
     if (/(tablet|ipad|playbook|silk)|(android(?!.*mobi))/i.test(ua)) return "tablet";
@@ -103,6 +142,8 @@
     var found = typeof Set === "function" ? new Set() : null;
     var foundCount = 0, everFound = false, firstFoundMs = null, losses = 0;
     var played = false, started = false, timer = null, lastSent = "";
+    var videoStartMs = null;
+    var camera = null, cameraMs = null, engineError = "";
 
     function visible() { return document.visibilityState !== "hidden"; }
 
@@ -122,6 +163,12 @@
         if (firstFoundMs !== null) body.time_to_first_found_ms = Math.round(firstFoundMs);
       }
       if (played) body.video_played = true;
+      if (videoStartMs !== null) body.video_start_ms = Math.round(videoStartMs);
+      if (camera !== null) {
+        body.camera_outcome = camera;
+        body.camera_ms = Math.round(cameraMs);
+      }
+      if (engineError) body.engine_error = engineError;
       return body;
     }
 
@@ -134,10 +181,11 @@
         } catch (e) { /* fall through to fetch */ }
       }
       if (window.fetch) {
-        fetch(url, {
+        return fetch(url, {
           method: "POST", body: text, keepalive: true, credentials: "omit", mode: "cors",
         }).catch(noop);
       }
+      return null;
     }
 
     function report(beacon) {
@@ -147,6 +195,15 @@
       if (text === lastSent) return; // pagehide right after visibilitychange: nothing new
       lastSent = text;
       post(endUrl, body, beacon);
+    }
+
+    // A report worth sending at once goes out after the start has been answered: an end that
+    // overtakes its own start is refused, and a camera refusal comes within milliseconds.
+    var startAnswered = null;
+    function reportSoon() {
+      var send = guard(function () { report(false); });
+      if (startAnswered) startAnswered.then(send, send);
+      else send();
     }
 
     function startHeartbeat() {
@@ -200,7 +257,35 @@
     function videoPlayed() {
       if (played) return;
       played = true;
-      report(false); // worth sending now: a play is the outcome content owners care about
+      settle();
+      videoStartMs = visibleMs;
+      reportSoon(); // worth sending now: a play is the outcome content owners care about
+    }
+
+    // The camera request's outcome. The time is the first outcome's; a later one replaces the
+    // outcome (allowed after a denial, or the engine failing after the camera was granted),
+    // and the first engine error stays, as the server stores them.
+    function cameraOutcome(outcome, error) {
+      outcome = OUTCOMES.indexOf(outcome) === -1 ? "error" : outcome;
+      if (cameraMs === null) { settle(); cameraMs = visibleMs; }
+      if (!engineError) engineError = label(error);
+      if (camera === outcome) return;
+      camera = outcome;
+      armed = true; // a page that asks for the camera does AR
+      reportSoon(); // a visitor who is refused the camera often leaves at once
+    }
+
+    // A getUserMedia failure as an outcome: NotAllowedError is a refusal, "dismissed" when
+    // the browser says the prompt was closed without a choice (Chrome: "Permission
+    // dismissed"); anything else is an error named by the exception.
+    function cameraError(err) {
+      var name = (err && err.name) || "";
+      var message = String((err && err.message) || "");
+      if (name === "NotAllowedError" || name === "PermissionDeniedError") {
+        cameraOutcome(/dismiss/i.test(message) ? "dismissed" : "denied");
+      } else {
+        cameraOutcome("error", name || message || "camera");
+      }
     }
 
     // MindAR's three.js build calls anchor.onTargetFound()/onTargetLost(). Wrap them with
@@ -239,6 +324,8 @@
     api.targetLost = guard(function (key) { targetLost(key === undefined ? "default" : key); });
     api.expectTargets = guard(function () { armed = true; });
     api.videoPlayed = guard(videoPlayed);
+    api.cameraOutcome = guard(cameraOutcome);
+    api.cameraError = guard(cameraError);
     api.snapshot = guard(function () {
       var body = figures();
       body.session_id = sessionId;
@@ -263,11 +350,13 @@
       if (e.persisted) onVisibility();
     }));
 
-    var start = { session_id: sessionId, device_type: deviceType() };
+    var start = sources();
+    start.session_id = sessionId;
+    start.device_type = deviceType();
     if (/^\d+$/.test(content)) start.ar_content_id = parseInt(content, 10);
     else start.ar_content_unique_id = content;
     started = true;
-    post(startUrl, start, false);
+    startAnswered = post(startUrl, start, false);
     if (visible()) { visibleSince = now(); startHeartbeat(); }
   })();
 })();

@@ -37,6 +37,11 @@ function webglAvailable() {
   }
 }
 
+// The tracker's AR-start hooks, when the tracker is there (it may be blocked).
+function outcome(kind, error) {
+  if (tracker && tracker.cameraOutcome) tracker.cameraOutcome(kind, error);
+}
+
 // Asks for the camera once ourselves: MindAR swallows the reason of a failure, and the
 // visitor deserves to know whether to change a setting or find another device.
 async function cameraProblem() {
@@ -46,8 +51,10 @@ async function cameraProblem() {
       video: { facingMode: "environment" },
     });
     stream.getTracks().forEach((t) => t.stop());
+    outcome("granted");
     return null;
   } catch (err) {
+    if (tracker && tracker.cameraError) tracker.cameraError(err);
     const name = err && err.name;
     if (name === "NotAllowedError" || name === "SecurityError") return "denied";
     if (name === "NotFoundError" || name === "OverconstrainedError") return "nocamera";
@@ -82,8 +89,16 @@ async function main() {
   // This page looks for a target from the first moment: a view that never gets as far as
   // the camera (denied, unsupported) reports tracking quality "none", not nothing.
   if (tracker) tracker.expectTargets();
-  if (!window.isSecureContext) return show("insecure");
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !webglAvailable()) {
+  if (!window.isSecureContext) {
+    outcome("unsupported", "insecure-context");
+    return show("insecure");
+  }
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    outcome("unsupported", "no-camera-api");
+    return show("unsupported");
+  }
+  if (!webglAvailable()) {
+    outcome("unsupported", "no-webgl");
     return show("unsupported");
   }
   const problem = await cameraProblem();
@@ -98,6 +113,7 @@ async function main() {
     ]);
   } catch (err) {
     console.error("arv-viewer: loading failed", err);
+    outcome("error", "engine-load");
     return show("load");
   }
 
@@ -144,7 +160,11 @@ async function main() {
     await mindar.start();
   } catch (err) {
     console.error("arv-viewer: MindAR did not start", err);
-    return show((await cameraProblem()) || "load");
+    // Asking again tells a camera taken away meanwhile (reported as such) from the engine
+    // itself failing (reported as an error with the engine's reason).
+    const problem = await cameraProblem();
+    if (!problem) outcome("error", `mindar-start: ${(err && (err.name || err.message)) || "?"}`);
+    return show(problem || "load");
   }
   renderer.setAnimationLoop(() => renderer.render(scene, camera));
   status.hidden = true;
@@ -154,5 +174,6 @@ async function main() {
 
 main().catch((err) => {
   console.error("arv-viewer:", err);
+  outcome("error", `viewer: ${(err && (err.name || err.message)) || "?"}`);
   show("load");
 });

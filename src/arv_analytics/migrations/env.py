@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from arv_analytics.config import Settings
@@ -20,7 +21,15 @@ def _database_url() -> str:
     return str(url) if url else Settings().database_url
 
 
+# Any 64-bit constant no other lock uses: "arvmigr" in ASCII.
+MIGRATION_LOCK = 0x6172766D696772
+
+
 def _configure(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several hosts starting `serve --migrate` at once: one migrates, the others wait
+        # here, then find the database at head and do nothing. Held until the commit.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

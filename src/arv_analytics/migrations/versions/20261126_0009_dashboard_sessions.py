@@ -1,7 +1,7 @@
 """Dashboard sessions: the server side of the dashboard's sign-in cookie.
 
-Revision ID: 0008_dashboard
-Revises: 0007
+Revision ID: 0009_dashboard
+Revises: 0008_compat
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_dashboard"
-down_revision: str | None = "0007"
+revision: str = "0009_dashboard"
+down_revision: str | None = "0008_compat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Operating the service: metrics, health and readiness, request ids and log lines."""
