@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.ingest.repository import ContentRef, as_refs, content_refs
 from arv_analytics.models import ARContent, Base, Company, Project
 
 M = TypeVar("M", bound=Base)
@@ -63,3 +65,39 @@ async def add(session: AsyncSession, row: M) -> M:
 async def unique_id_taken(session: AsyncSession, unique_id: uuid.UUID) -> bool:
     stmt = select(ARContent.id).where(ARContent.unique_id == unique_id).limit(1)
     return (await session.execute(stmt)).first() is not None
+
+
+# --- the write path's content cache ------------------------------------------------------
+
+
+async def newest_change(session: AsyncSession) -> datetime | None:
+    """The latest ``updated_at`` of the three catalog tables (three index lookups)."""
+    stmt = select(
+        *(select(func.max(t.updated_at)).scalar_subquery() for t in (ARContent, Project, Company))
+    )
+    marks = [m for m in (await session.execute(stmt)).one() if m is not None]
+    return max(marks) if marks else None
+
+
+async def content_changed_since(session: AsyncSession, since: datetime) -> list[ContentRef]:
+    """Content whose own row, project or company changed at or after ``since``: a project's
+    or company's (de)activation changes the trackability of all its content."""
+    stmts = (
+        content_refs().where(ARContent.updated_at >= since),
+        content_refs().where(
+            ARContent.project_id.in_(select(Project.id).where(Project.updated_at >= since))
+        ),
+        content_refs().where(
+            ARContent.company_id.in_(select(Company.id).where(Company.updated_at >= since))
+        ),
+    )
+    found: dict[int, ContentRef] = {}
+    for stmt in stmts:
+        found.update((r.id, r) for r in as_refs(await session.execute(stmt)))
+    return list(found.values())
+
+
+async def content_page(session: AsyncSession, *, after: int, limit: int) -> list[ContentRef]:
+    """One page of all content in id order (keyset: each page costs the same)."""
+    stmt = content_refs().where(ARContent.id > after).order_by(ARContent.id).limit(limit)
+    return as_refs(await session.execute(stmt))

@@ -31,6 +31,7 @@ class ARContent(Base):
         ),
         Index(None, "project_id"),
         Index(None, "company_id"),
+        Index(None, "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
