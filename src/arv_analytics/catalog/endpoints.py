@@ -42,6 +42,13 @@ async def _changed(request: Request) -> None:
 
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Active = Annotated[bool | None, Query(description="Only active (true) or inactive (false) rows")]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1, max_length=100, description="Part of the name (title for content), any case"
+    ),
+]
 # Bounded so that no offset overflows a database integer.
 Offset = Annotated[int, Query(ge=0, le=2**31, description="Rows to skip")]
 READ = responses(401, 404, 422)
@@ -64,10 +71,21 @@ async def create_company(
 
 @router.get("/companies", response_model=Page[CompanyOut], responses=LIST)
 async def list_companies(
-    session: SessionDep, reader: ReaderDep, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep,
+    reader: ReaderDep,
+    is_active: Active = None,
+    q: Search = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[CompanyOut]:
     rows, total = await repository.page(
-        session, Company, limit=limit, offset=offset, scope=reader.company_id
+        session,
+        Company,
+        limit=limit,
+        offset=offset,
+        scope=reader.company_id,
+        active=is_active,
+        search=q,
     )
     items = [CompanyOut.model_validate(r) for r in rows]
     return Page[CompanyOut](items=items, total=total, limit=limit, offset=offset)
@@ -118,11 +136,20 @@ async def list_projects(
     company_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this company's")
     ] = None,
+    is_active: Active = None,
+    q: Search = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ProjectOut]:
     rows, total = await repository.page(
-        session, Project, limit=limit, offset=offset, company_id=company_id, scope=reader.company_id
+        session,
+        Project,
+        limit=limit,
+        offset=offset,
+        company_id=company_id,
+        scope=reader.company_id,
+        active=is_active,
+        search=q,
     )
     items = [ProjectOut.model_validate(r) for r in rows]
     return Page[ProjectOut](items=items, total=total, limit=limit, offset=offset)
@@ -176,6 +203,8 @@ async def list_content(
     company_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this company's")
     ] = None,
+    is_active: Active = None,
+    q: Search = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ContentOut]:
@@ -187,6 +216,8 @@ async def list_content(
         project_id=project_id,
         company_id=company_id,
         scope=reader.company_id,
+        active=is_active,
+        search=q,
     )
     items = [ContentOut.model_validate(r) for r in rows]
     return Page[ContentOut](items=items, total=total, limit=limit, offset=offset)

@@ -26,18 +26,27 @@ async def page(
     limit: int,
     offset: int,
     scope: int | None = None,
+    active: bool | None = None,
+    search: str | None = None,
     **filters: Any,
 ) -> tuple[list[M], int]:
-    """A page of rows; ``scope`` (a company id) restricts it to one company's rows."""
+    """A page of rows in id order (stable: ids never change); ``scope`` (a company id)
+    restricts it to one company's rows, ``search`` matches a part of the name or title,
+    ignoring case."""
     stmt: Select[Any] = select(model)
     if scope is not None:
         filters = {**filters, "scoped": scope}
+    if active is not None:
+        filters = {**filters, "is_active": active}
     for column, value in filters.items():
         if value is None:
             continue
         if column == "scoped":
             column = "id" if model is Company else "company_id"
         stmt = stmt.where(getattr(model, column) == value)
+    if search:
+        label = model.title if model is ARContent else model.name  # type: ignore[attr-defined]
+        stmt = stmt.where(func.lower(label).contains(search.lower(), autoescape=True))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = await session.execute(
         stmt.order_by(model.id).limit(limit).offset(offset)  # type: ignore[attr-defined]
