@@ -7,7 +7,7 @@ import httpx
 from tests.support import client
 
 
-def _ids(api: httpx.Client, path: str, **params: object) -> list[int]:
+def _ids(api: httpx.Client, path: str, **params: str | int | bool) -> list[int]:
     r = api.get(path, params=params)
     assert r.status_code == 200, r.text
     return [row["id"] for row in r.json()["items"]]
