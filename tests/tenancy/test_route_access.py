@@ -64,6 +64,7 @@ ADMIN_ONLY = {
     ("POST", "/api/ar-content"),
     ("PATCH", "/api/ar-content/{content_id}"),
     ("DELETE", "/api/ar-content/{content_id}"),
+    ("POST", "/api/ar-content/bulk"),
     ("POST", "/api/tokens"),
     ("GET", "/api/tokens"),
     ("GET", "/api/tokens/{token_id}"),

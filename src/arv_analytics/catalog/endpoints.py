@@ -12,8 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from arv_analytics.catalog import repository, service
+from arv_analytics.catalog import bulk, repository, service
 from arv_analytics.catalog.schemas import (
+    BulkReport,
+    BulkRequest,
     CompanyCreate,
     CompanyOut,
     CompanyUpdate,
@@ -191,6 +193,22 @@ async def create_content(
     await session.commit()
     await _changed(request)
     return row
+
+
+@router.post("/ar-content/bulk", response_model=BulkReport, responses=WRITE)
+async def bulk_content(
+    request: Request, body: BulkRequest, session: SessionDep, admin: AdminDep
+) -> BulkReport:
+    """Creates or updates up to 1,000 contents with their projects and companies in one
+    transaction. Rows are matched (company by slug, project by company and slug, content by
+    unique_id or else by project and title), so sending the same rows twice changes nothing;
+    each row is reported as created, updated, unchanged or rejected (with its reason)."""
+    report = await bulk.apply_rows(
+        session, list(enumerate(body.rows, start=1)), actor=admin.actor, source="api"
+    )
+    await session.commit()
+    await _changed(request)
+    return report
 
 
 @router.get("/ar-content", response_model=Page[ContentOut], responses=LIST)

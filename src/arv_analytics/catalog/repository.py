@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.ingest.repository import ContentRef, as_refs, content_refs
@@ -110,3 +110,42 @@ async def content_page(session: AsyncSession, *, after: int, limit: int) -> list
     """One page of all content in id order (keyset: each page costs the same)."""
     stmt = content_refs().where(ARContent.id > after).order_by(ARContent.id).limit(limit)
     return as_refs(await session.execute(stmt))
+
+
+# --- bulk changes: everything a batch may match, in a few queries -----------------------
+
+
+async def companies_matching(
+    session: AsyncSession, slugs: set[str], legacy_ids: set[int]
+) -> list[Company]:
+    stmt = select(Company).where(
+        or_(Company.slug.in_(slugs or [""]), Company.legacy_id.in_(legacy_ids or [-1]))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def projects_matching(
+    session: AsyncSession, company_ids: set[int], slugs: set[str], legacy_ids: set[int]
+) -> list[Project]:
+    by_slug = and_(Project.company_id.in_(company_ids or [-1]), Project.slug.in_(slugs or [""]))
+    stmt = select(Project).where(or_(by_slug, Project.legacy_id.in_(legacy_ids or [-1])))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def contents_matching(
+    session: AsyncSession, unique_ids: set[uuid.UUID], project_ids: set[int], titles: set[str]
+) -> list[ARContent]:
+    by_title = and_(
+        ARContent.project_id.in_(project_ids or [-1]), ARContent.title.in_(titles or [""])
+    )
+    stmt = (
+        select(ARContent)
+        .where(or_(ARContent.unique_id.in_(unique_ids or [uuid.UUID(int=0)]), by_title))
+        .order_by(ARContent.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def add_all(session: AsyncSession, rows: list[Any]) -> None:
+    session.add_all(rows)
+    await session.flush()
