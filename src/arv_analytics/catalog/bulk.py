@@ -32,10 +32,21 @@ BULK_ACTION = "catalog.bulk"
 
 
 class LegacyRow(BulkRow):
-    """A row from the original platform: its company and project ids are the match keys."""
+    """A row from the original platform: its company and project ids are the match keys.
+    Without a title it stands for a project without content; without a project too, for a
+    company without projects (they come across as well)."""
 
     company_legacy_id: int | None = None
     project_legacy_id: int | None = None
+    title: str | None = None  # type: ignore[assignment]
+
+    def _require_owners(self) -> None:
+        if self.company_slug is None and self.company_name is None:
+            raise ValueError("company_slug or company_name is required")
+
+
+def _has_project(row: BulkRow) -> bool:
+    return row.project_slug is not None or row.project_name is not None
 
 
 class Rejected(Exception):
@@ -140,7 +151,7 @@ async def _apply(
     projects = await repository.projects_matching(
         session,
         {p.company.id for p in plans if p.company is not None},
-        {_project_slug(p.row) for p in plans},
+        {_project_slug(p.row) for p in plans if _has_project(p.row)},
         {i for p in plans if (i := _legacy(p.row, "project_legacy_id")) is not None},
     )
     for pr in projects:
@@ -148,6 +159,8 @@ async def _apply(
         if pr.legacy_id is not None:
             batch.projects_legacy[pr.legacy_id] = pr
     for plan in plans:
+        if not _has_project(plan.row):
+            continue
         try:
             plan.project, changed = await _project(session, batch, plan.row, plan.company)
             plan.changed |= changed
@@ -156,7 +169,7 @@ async def _apply(
     await repository.add_all(session, batch.new)
     batch.new.clear()
 
-    live = [p for p in plans if p.line not in rejected]
+    live = [p for p in plans if p.line not in rejected and p.project and p.row.title is not None]
     contents = await repository.contents_matching(
         session,
         {p.row.unique_id for p in live if p.row.unique_id is not None},
@@ -172,7 +185,8 @@ async def _apply(
         if plan.line in rejected:
             results.append((plan, None, "rejected", rejected[plan.line]))
             continue
-        assert plan.project is not None
+        if plan.project is None or plan.row.title is None:
+            continue  # a company or project without content: not a content row
         try:
             results.append((plan, *_content(batch, plan, plan.project), None))
         except Rejected as exc:

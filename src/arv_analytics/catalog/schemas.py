@@ -155,11 +155,14 @@ class BulkRow(_Input):
 
     @model_validator(mode="after")
     def _named(self) -> BulkRow:
+        self._require_owners()
+        return self
+
+    def _require_owners(self) -> None:
         if self.company_slug is None and self.company_name is None:
             raise ValueError("company_slug or company_name is required")
         if self.project_slug is None and self.project_name is None:
             raise ValueError("project_slug or project_name is required")
-        return self
 
 
 class BulkRequest(_Input):
