@@ -13,7 +13,7 @@ from rich.progress import Progress
 from arv_analytics.audit import service as audit
 from arv_analytics.cli.common import console, load_settings, open_session
 from arv_analytics.config import Settings
-from arv_analytics.importer.catalog import import_catalog, read_catalog
+from arv_analytics.importer.catalog import NoCatalog, import_catalog, read_catalog
 from arv_analytics.importer.service import (
     import_rows,
     read_csv,
@@ -88,12 +88,16 @@ async def _catalog(settings: Settings, url: str, media_base: str | None) -> None
     async with open_session(settings) as session:
         with Progress(console=console) as bar:
             task = bar.add_task("catalog", total=None)
-            report = await import_catalog(
-                session,
-                read_catalog(url, media_base),
-                actor=audit.CLI,
-                progress=lambda n: bar.advance(task, n),
-            )
+            try:
+                report = await import_catalog(
+                    session,
+                    read_catalog(url, media_base),
+                    actor=audit.CLI,
+                    progress=lambda n: bar.advance(task, n),
+                )
+            except NoCatalog as exc:
+                typer.echo(f"catalog: skipped, {exc}")
+                return
     typer.echo(
         f"catalog: contents created {report.created}, updated {report.updated}, "
         f"unchanged {report.unchanged}, rejected {report.rejected}; "

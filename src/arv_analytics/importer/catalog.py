@@ -50,6 +50,10 @@ _CONTENTS = """
 """
 
 
+class NoCatalog(LookupError):
+    """The source has no catalog tables (a database holding only the sessions)."""
+
+
 def _name(value: Any, fallback: str) -> str:
     text = " ".join(str(value or "").split())[:255]
     return text or fallback
@@ -79,6 +83,13 @@ def read_catalog(url: str, media_base: str | None = None) -> Iterator[tuple[int,
     """(n, row) per content, then per project without content, then per company without
     projects; (n, reason) for a content that cannot be carried over."""
     with psycopg.connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_name IN ('companies', 'projects', 'ar_content')"
+        )
+        found = cur.fetchone()
+        if found is None or found["n"] < 3:
+            raise NoCatalog("the source has no companies, projects and ar_content tables")
         companies = {r["id"]: r for r in cur.execute(_COMPANIES).fetchall()}
         projects = {r["id"]: r for r in cur.execute(_PROJECTS).fetchall()}
         contents = cur.execute(_CONTENTS).fetchall()
