@@ -76,6 +76,13 @@ def seed(db: str, contents: int) -> None:
     )
 
 
+def items(api: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
+    r = api.get(path, params=params)
+    assert r.status_code == 200, (r.status_code, r.text[:500])
+    found: list[dict[str, Any]] = r.json()["items"]
+    return found
+
+
 def timed(fn: Callable[[], httpx.Response], expect: int = 200) -> float:
     t0 = time.perf_counter()
     r = fn()
@@ -134,7 +141,8 @@ def lists(
 ) -> dict[str, list[float]]:
     queries: dict[str, dict[str, Any]] = {
         "first page": {},
-        "last page": {"offset": max(0, size - 50)},
+        "last page (offset)": {"offset": max(0, size - 50)},
+        "last page (after_id)": {"after_id": sample["id"] + size - 60},
         "company": {"company_id": sample["company_id"]},
         "project": {"project_id": sample["project_id"]},
         "inactive": {"is_active": False},
@@ -237,8 +245,8 @@ def run_all(sizes: list[int], args: argparse.Namespace, logs: Path) -> list[dict
         time.sleep(3)
         for e in envs:
             e.result["rss_mib"] = (rss_kib(e.a.pid) / 1024, rss_kib(e.b.pid) / 1024)
-            e.result["project"] = e.api.get("/api/projects", params={"limit": 1}).json()["items"][0]
-            e.result["sample"] = e.api.get("/api/ar-content", params={"limit": 200}).json()["items"]
+            e.result["project"] = items(e.api, "/api/projects", limit=1)[0]
+            e.result["sample"] = items(e.api, "/api/ar-content", limit=200)
             e.result["writes"] = {"create": [], "update": [], "deactivate": []}
             e.result["lists"] = {}
             e.result["starts"] = []

@@ -37,6 +37,13 @@ def test_content_filters_and_stable_pages(api: httpx.Client) -> None:
     # Pages in id order cover every row exactly once.
     paged = [i for off in range(0, 5, 2) for i in _ids(api, "/api/ar-content", limit=2, offset=off)]
     assert paged == sorted(m["id"] for m in made)
+    # Keyset pages: after the last id seen; total still counts every matching row.
+    keyset: list[int] = []
+    while page := _ids(api, "/api/ar-content", limit=2, after_id=(keyset or [0])[-1]):
+        keyset += page
+    assert keyset == paged
+    after = api.get("/api/ar-content", params={"after_id": made[3]["id"], "q": "poster"}).json()
+    assert (after["items"], after["total"]) == ([], 3)
     assert _ids(api, "/api/companies", q="beta 1") == [b["id"]]
     api.delete(f"/api/projects/{pb['id']}")
     assert _ids(api, "/api/projects", is_active=True) == [pa["id"]]

@@ -53,6 +53,10 @@ Search = Annotated[
 ]
 # Bounded so that no offset overflows a database integer.
 Offset = Annotated[int, Query(ge=0, le=2**31, description="Rows to skip")]
+After = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_ID, description="Start after this id (the last of the previous page)"),
+]
 READ = responses(401, 404, 422)
 LIST = responses(401, 422)
 WRITE = responses(400, 401, 403, 404, 409, 422)
@@ -77,6 +81,7 @@ async def list_companies(
     reader: ReaderDep,
     is_active: Active = None,
     q: Search = None,
+    after_id: After = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CompanyOut]:
@@ -88,6 +93,7 @@ async def list_companies(
         scope=reader.company_id,
         active=is_active,
         search=q,
+        after=after_id,
     )
     items = [CompanyOut.model_validate(r) for r in rows]
     return Page[CompanyOut](items=items, total=total, limit=limit, offset=offset)
@@ -140,6 +146,7 @@ async def list_projects(
     ] = None,
     is_active: Active = None,
     q: Search = None,
+    after_id: After = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ProjectOut]:
@@ -152,6 +159,7 @@ async def list_projects(
         scope=reader.company_id,
         active=is_active,
         search=q,
+        after=after_id,
     )
     items = [ProjectOut.model_validate(r) for r in rows]
     return Page[ProjectOut](items=items, total=total, limit=limit, offset=offset)
@@ -223,6 +231,7 @@ async def list_content(
     ] = None,
     is_active: Active = None,
     q: Search = None,
+    after_id: After = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ContentOut]:
@@ -236,6 +245,7 @@ async def list_content(
         scope=reader.company_id,
         active=is_active,
         search=q,
+        after=after_id,
     )
     items = [ContentOut.model_validate(r) for r in rows]
     return Page[ContentOut](items=items, total=total, limit=limit, offset=offset)

@@ -28,11 +28,13 @@ async def page(
     scope: int | None = None,
     active: bool | None = None,
     search: str | None = None,
+    after: int | None = None,
     **filters: Any,
 ) -> tuple[list[M], int]:
     """A page of rows in id order (stable: ids never change); ``scope`` (a company id)
     restricts it to one company's rows, ``search`` matches a part of the name or title,
-    ignoring case."""
+    ignoring case. ``after`` (an id) starts the page after that row: unlike a large offset,
+    it costs the same on every page."""
     stmt: Select[Any] = select(model)
     if scope is not None:
         filters = {**filters, "scoped": scope}
@@ -48,6 +50,8 @@ async def page(
         label = model.title if model is ARContent else model.name  # type: ignore[attr-defined]
         stmt = stmt.where(func.lower(label).contains(search.lower(), autoescape=True))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    if after is not None:
+        stmt = stmt.where(model.id > after)  # type: ignore[attr-defined]
     rows = await session.execute(
         stmt.order_by(model.id).limit(limit).offset(offset)  # type: ignore[attr-defined]
     )
