@@ -35,7 +35,7 @@ from arv_analytics.ingest.repository import ContentRef, find_content
 log = logging.getLogger(__name__)
 FULL_RELOAD_SECONDS = 600.0
 LAG = timedelta(seconds=10)
-PAGE = 5_000
+PAGE = 1_000
 UNKNOWN_MAX = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
