@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from tests.support import client
+from arv_analytics.catalog import repository
+from tests.support import client, make_content
 
 
 def _ids(api: httpx.Client, path: str, **params: str | int | bool) -> list[int]:
@@ -57,3 +59,16 @@ def test_content_filters_and_stable_pages(api: httpx.Client) -> None:
     with client(str(api.base_url), token=token) as beta:
         assert _ids(beta, "/api/ar-content", q="poster") == [made[3]["id"]]
         assert _ids(beta, "/api/companies", q="alpha") == []
+
+
+def test_counts_stop_at_the_cap(api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server runs in this process (a thread), so a smaller cap applies to it too.
+    monkeypatch.setattr(repository, "COUNT_CAP", 2)
+    made = [make_content(api, company=f"Cap {i}") for i in range(3)]
+    capped = api.get("/api/ar-content", params={"limit": 1}).json()
+    assert (capped["total"], capped["total_exact"]) == (2, False)
+    assert [i["id"] for i in capped["items"]] == [made[0]["id"]]
+    one = api.get("/api/ar-content", params={"company_id": made[1]["company_id"]}).json()
+    assert (one["total"], one["total_exact"]) == (1, True)
+    exact = api.get("/api/companies", params={"q": "cap 1"}).json()
+    assert (exact["total"], exact["total_exact"]) == (1, True)

@@ -8,7 +8,7 @@ PATCH with ``"is_active": true`` reactivates.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 
@@ -34,6 +34,7 @@ from arv_analytics.params import MAX_ID, IdPath
 from arv_analytics.tenancy.dependencies import AdminDep, ReaderDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
+P = TypeVar("P", bound=Page[Any])
 
 
 async def _changed(request: Request) -> None:
@@ -60,6 +61,18 @@ After = Annotated[
 READ = responses(401, 404, 422)
 LIST = responses(401, 422)
 WRITE = responses(400, 401, 403, 404, 409, 422)
+
+
+def _page(kind: type[P], items: list[Any], total: int, limit: int, offset: int) -> P:
+    """Counts beyond COUNT_CAP rows stop there: ``total`` is then a lower bound."""
+    exact = total <= repository.COUNT_CAP
+    return kind(
+        items=items,
+        total=total if exact else repository.COUNT_CAP,
+        limit=limit,
+        offset=offset,
+        total_exact=exact,
+    )
 
 
 # --- companies -------------------------------------------------------------------------
@@ -96,7 +109,7 @@ async def list_companies(
         after=after_id,
     )
     items = [CompanyOut.model_validate(r) for r in rows]
-    return Page[CompanyOut](items=items, total=total, limit=limit, offset=offset)
+    return _page(Page[CompanyOut], items, total, limit, offset)
 
 
 @router.get("/companies/{company_id}", response_model=CompanyOut, responses=READ)
@@ -162,7 +175,7 @@ async def list_projects(
         after=after_id,
     )
     items = [ProjectOut.model_validate(r) for r in rows]
-    return Page[ProjectOut](items=items, total=total, limit=limit, offset=offset)
+    return _page(Page[ProjectOut], items, total, limit, offset)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut, responses=READ)
@@ -248,7 +261,7 @@ async def list_content(
         after=after_id,
     )
     items = [ContentOut.model_validate(r) for r in rows]
-    return Page[ContentOut](items=items, total=total, limit=limit, offset=offset)
+    return _page(Page[ContentOut], items, total, limit, offset)
 
 
 @router.get("/ar-content/{content_id}", response_model=ContentOut, responses=READ)

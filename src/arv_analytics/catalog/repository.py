@@ -13,6 +13,9 @@ from arv_analytics.ingest.repository import ContentRef, as_refs, content_refs
 from arv_analytics.models import ARContent, Base, Company, Project
 
 M = TypeVar("M", bound=Base)
+# Lists count matching rows up to this many and no further: an exact count costs time in
+# proportion to the rows counted, and a page of a studio's catalog must not.
+COUNT_CAP = 10_000
 
 
 async def get(session: AsyncSession, model: type[M], ident: int) -> M | None:
@@ -34,7 +37,7 @@ async def page(
     """A page of rows in id order (stable: ids never change); ``scope`` (a company id)
     restricts it to one company's rows, ``search`` matches a part of the name or title,
     ignoring case. ``after`` (an id) starts the page after that row: unlike a large offset,
-    it costs the same on every page."""
+    it costs the same on every page. The count returned stops at ``COUNT_CAP + 1``."""
     stmt: Select[Any] = select(model)
     if scope is not None:
         filters = {**filters, "scoped": scope}
@@ -49,7 +52,8 @@ async def page(
     if search:
         label = model.title if model is ARContent else model.name  # type: ignore[attr-defined]
         stmt = stmt.where(func.lower(label).contains(search.lower(), autoescape=True))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    counted = select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())
+    total = (await session.execute(counted)).scalar_one()
     if after is not None:
         stmt = stmt.where(model.id > after)  # type: ignore[attr-defined]
     rows = await session.execute(

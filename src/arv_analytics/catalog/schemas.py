@@ -123,6 +123,9 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+    total_exact: bool = Field(
+        default=True, description="false when more rows matched than were counted (total)"
+    )
 
 
 # --- bulk: many companies, projects and contents in one request or file ------------------
