@@ -134,18 +134,20 @@ class ContentCache:
 
     async def _reload_all(self) -> None:
         by_id: dict[int, ContentRef] = {}
+        by_uid: dict[uuid.UUID, ContentRef] = {}
         async with self._maker() as session:
             mark = await catalog.newest_change(session)
             after = 0
             while True:
                 page = await catalog.content_page(session, after=after, limit=PAGE)
                 by_id.update((r.id, r) for r in page)
+                by_uid.update((r.unique_id, r) for r in page)
                 if len(page) < PAGE:
                     break
                 after = page[-1].id
                 await asyncio.sleep(0)  # let requests run between pages
         self._by_id = by_id
-        self._by_uid = {r.unique_id: r for r in by_id.values()}
+        self._by_uid = by_uid
         self._unknown.clear()
         self._newest = mark if mark is not None else EPOCH
         self._loaded_at = time.monotonic()
