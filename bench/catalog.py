@@ -150,7 +150,7 @@ def lists(
         "company": {"company_id": sample["company_id"]},
         "project": {"project_id": sample["project_id"]},
         "inactive": {"is_active": False},
-        "search, 1 match": {"q": f"ster {sample['project_id']}-3"},
+        "search, few matches": {"q": f"ster {sample['project_id']}-3"},
         "search, 11% match": {"q": "ter 5"},
         "search + company": {"q": "-1", "company_id": sample["company_id"]},
         "company + active, page 5": {"company_id": sample["company_id"], "is_active": True,

@@ -72,3 +72,14 @@ def test_counts_stop_at_the_cap(api: httpx.Client, monkeypatch: pytest.MonkeyPat
     assert (one["total"], one["total_exact"]) == (1, True)
     exact = api.get("/api/companies", params={"q": "cap 1"}).json()
     assert (exact["total"], exact["total_exact"]) == (1, True)
+
+
+def test_search_text_is_data_not_sql(api: httpx.Client) -> None:
+    # The pattern is rendered into the statement (see repository._substring): quotes,
+    # backslashes and escape characters must stay plain text.
+    name = "O'Brien \\ Sons / 50% _off"
+    made = api.post("/api/companies", json={"name": name}).json()
+    api.post("/api/companies", json={"name": "Other"})
+    for q in ["o'brien \\ sons", "/ 50%", "_off", "' OR '1'='1", "\\'; --"]:
+        found = _ids(api, "/api/companies", q=q)
+        assert found == ([made["id"]] if q.lower() in name.lower() else []), q

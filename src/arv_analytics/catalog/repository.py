@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import BindParameter, Select, String, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.ingest.repository import ContentRef, as_refs, content_refs
@@ -51,7 +51,7 @@ async def page(
         stmt = stmt.where(getattr(model, column) == value)
     if search:
         label = model.title if model is ARContent else model.name  # type: ignore[attr-defined]
-        stmt = stmt.where(func.lower(label).contains(search.lower(), autoescape=True))
+        stmt = stmt.where(func.lower(label).like(_substring(search), escape="/"))
     counted = select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())
     total = (await session.execute(counted)).scalar_one()
     if after is not None:
@@ -61,6 +61,14 @@ async def page(
     )
     items: list[M] = list(rows.scalars())
     return items, int(total)
+
+
+def _substring(text: str) -> BindParameter[str]:
+    """``%text%`` with LIKE's wildcards escaped, sent as a literal rather than a parameter:
+    with a parameter, PostgreSQL's plan for a prepared statement cannot know the pattern and
+    does not use the title's trigram index (a scan of the whole catalog instead)."""
+    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return bindparam(None, f"%{escaped}%", type_=String(), literal_execute=True)
 
 
 async def slug_taken(
