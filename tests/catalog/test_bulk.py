@@ -39,18 +39,20 @@ def test_bulk_creates_matches_updates_and_rejects(api: httpx.Client, db: Engine)
         _row(company_slug="beta", company_name="Beta", title="B1"),
         # Its unique_id is another project's content: never moved silently.
         _row(title="Stolen", unique_id=other["unique_id"]),
+        {"company_slug": "acme", "title": "No project"},
     ]
     first = api.post(BULK, json={"rows": batch})
     assert first.status_code == 200, first.text
     body = first.json()
-    assert _counts(body) == (4, 0, 0, 1)
+    assert _counts(body) == (4, 0, 0, 2)
     assert (body["companies_created"], body["projects_created"]) == (2, 3)
-    assert [r["status"] for r in body["rows"]] == ["created"] * 4 + ["rejected"]
+    assert [r["status"] for r in body["rows"]] == ["created"] * 4 + ["rejected"] * 2
     assert "belongs to another project" in body["rows"][4]["reason"]
+    assert body["rows"][5]["reason"] == "project_slug or project_name is required"
     assert body["rows"][0]["unique_id"] == str(keep)
 
     again = api.post(BULK, json={"rows": batch}).json()
-    assert _counts(again) == (0, 0, 4, 1)
+    assert _counts(again) == (0, 0, 4, 2)
     assert len(rows(db, "SELECT id FROM ar_content")) == 5  # 4 + the other company's
 
     batch[0] = _row(title="Poster A v2", unique_id=str(keep), video_url=None)
@@ -58,7 +60,7 @@ def test_bulk_creates_matches_updates_and_rejects(api: httpx.Client, db: Engine)
     batch[3] = _row(company_slug="beta", company_name="Beta Ltd", title="B1")
     changed = api.post(BULK, json={"rows": batch}).json()
     assert [r["status"] for r in changed["rows"]] == [
-        "updated", "updated", "unchanged", "updated", "rejected",
+        "updated", "updated", "unchanged", "updated", "rejected", "rejected",
     ]  # fmt: skip
     [a] = rows(db, "SELECT title, video_url FROM ar_content WHERE unique_id = :u",
                u=keep.hex if db.dialect.name == "sqlite" else keep)  # fmt: skip
@@ -90,7 +92,6 @@ def test_bulk_stops_tracking_at_once_in_this_process(
     [
         {"rows": []},
         {"rows": [_row(title="x")] * 1001},
-        {"rows": [{"title": "no company"}]},
         {"rows": [_row(title="x", company_slug="Not A Slug")]},
         {"rows": [_row(title="x", surprise=1)]},
         {"rows": [_row(title="x", is_active="yes")]},
@@ -168,3 +169,11 @@ def test_catalog_import_refuses_unknown_columns(cli_db: Engine, tmp_path: Path) 
     assert result.exit_code == 2
     assert "unknown columns: company" in result.output
     assert rows(cli_db, "SELECT id FROM companies") == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE", "PUT", "OPTIONS"])
+def test_bulk_path_is_not_a_content_id(api: httpx.Client, method: str) -> None:
+    r = api.request(method, BULK)
+    assert r.status_code == 405
+    assert r.headers["allow"] == "POST"
+    assert r.json()["error"] == "method_not_allowed"

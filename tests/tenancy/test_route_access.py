@@ -78,6 +78,7 @@ UNDOCUMENTED_PUBLIC = {
     "/docs",
     "/docs/assets",
     "/ar/{unique_id}",
+    "/api/ar-content/bulk",  # its other methods' 405 (POST is documented and classified)
     "/static",
     "/assets/vendor/{spec}/{path:path}",  # the viewer's local MindAR/three.js (make vendor)
 }

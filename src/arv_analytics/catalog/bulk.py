@@ -40,9 +40,10 @@ class LegacyRow(BulkRow):
     project_legacy_id: int | None = None
     title: str | None = None  # type: ignore[assignment]
 
-    def _require_owners(self) -> None:
+    def missing_owner(self) -> str | None:
         if self.company_slug is None and self.company_name is None:
-            raise ValueError("company_slug or company_name is required")
+            return "company_slug or company_name is required"
+        return None
 
 
 def _has_project(row: BulkRow) -> bool:
@@ -131,8 +132,9 @@ async def _apply(
     session: AsyncSession, rows: Sequence[tuple[int, BulkRow]], *, actor: Actor, source: str
 ) -> BulkReport:
     batch = _Batch()
-    plans = [_Plan(line, row) for line, row in rows]
-    rejected: dict[int, str] = {}
+    rejected = {line: why for line, row in rows if (why := row.missing_owner()) is not None}
+    plans = [_Plan(line, row) for line, row in rows if line not in rejected]
+    unnamed = [_Plan(line, row) for line, row in rows if line in rejected]
 
     companies = await repository.companies_matching(
         session,
@@ -181,7 +183,7 @@ async def _apply(
         batch.titled.setdefault((content.project_id, content.title), content)
     report = BulkReport()
     results: list[tuple[_Plan, ARContent | None, RowStatus, str | None]] = []
-    for plan in plans:
+    for plan in sorted([*plans, *unnamed], key=lambda p: p.line):
         if plan.line in rejected:
             results.append((plan, None, "rejected", rejected[plan.line]))
             continue

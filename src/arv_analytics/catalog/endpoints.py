@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from arv_analytics.catalog import bulk, repository, service
 from arv_analytics.catalog.schemas import (
@@ -28,7 +29,7 @@ from arv_analytics.catalog.schemas import (
     ProjectUpdate,
 )
 from arv_analytics.db import SessionDep
-from arv_analytics.errors import responses
+from arv_analytics.errors import error_body, responses
 from arv_analytics.models import ARContent, Company, Project
 from arv_analytics.params import MAX_ID, IdPath
 from arv_analytics.tenancy.dependencies import AdminDep, ReaderDep
@@ -230,6 +231,18 @@ async def bulk_content(
     await session.commit()
     await _changed(request)
     return report
+
+
+@router.api_route(
+    "/ar-content/bulk",
+    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+)
+async def bulk_other_methods() -> JSONResponse:
+    # Without this, "/ar-content/{content_id}" would take "bulk" for an id and answer 422,
+    # and the app's 405 would list that route's methods as allowed here.
+    body = error_body("method_not_allowed", "only POST is allowed here")
+    return JSONResponse(body, status_code=405, headers={"Allow": "POST"})
 
 
 @router.get("/ar-content", response_model=Page[ContentOut], responses=LIST)

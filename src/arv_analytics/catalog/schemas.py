@@ -12,7 +12,6 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
-    model_validator,
 )
 
 from arv_analytics.params import STRIP_SPACE, VISIBLE, IdValue
@@ -156,16 +155,13 @@ class BulkRow(_Input):
     marker_url: MediaURL | None = None
     is_active: StrictBool | None = None
 
-    @model_validator(mode="after")
-    def _named(self) -> BulkRow:
-        self._require_owners()
-        return self
-
-    def _require_owners(self) -> None:
+    def missing_owner(self) -> str | None:
+        """Why the row names no company or project (it is then rejected), or None."""
         if self.company_slug is None and self.company_name is None:
-            raise ValueError("company_slug or company_name is required")
+            return "company_slug or company_name is required"
         if self.project_slug is None and self.project_name is None:
-            raise ValueError("project_slug or project_name is required")
+            return "project_slug or project_name is required"
+        return None
 
 
 class BulkRequest(_Input):
