@@ -89,6 +89,7 @@ ADMIN_ONLY = {
     ("POST", "/api/ar-content"),
     ("PATCH", "/api/ar-content/{content_id}"),
     ("DELETE", "/api/ar-content/{content_id}"),
+    ("POST", "/api/ar-content/bulk"),
     ("POST", "/api/tokens"),
     ("GET", "/api/tokens"),
     ("GET", "/api/tokens/{token_id}"),
@@ -109,6 +110,7 @@ UNDOCUMENTED_PUBLIC = {
     "/docs",
     "/docs/assets",
     "/ar/{unique_id}",
+    "/api/ar-content/bulk",  # its other methods' 405 (POST is documented and classified)
     "/static",
     "/assets/vendor/{spec}/{path:path}",  # the viewer's local MindAR/three.js (make vendor)
 }
