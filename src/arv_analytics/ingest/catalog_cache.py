@@ -75,7 +75,6 @@ class ContentCache:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-
     async def get(self, content_id: int | None, unique_id: uuid.UUID | None) -> ContentRef | None:
         # Look up by one key (the numeric id when given); the other, if any, must then agree.
         key: int | uuid.UUID | None = content_id if content_id is not None else unique_id
