@@ -159,12 +159,47 @@ def measure(client: httpx.Client, request: Request, n: int, max_seconds: float) 
     return Timing(statistics.median(ms), p95, len(ms))
 
 
+def measure_sources(
+    url: str, token: str, result: SizeResult, args: argparse.Namespace, tmp: Path, tag: str
+) -> None:
+    """Every benchmark question against a loaded database, rollups then raw."""
+    server: Server | None = None
+    ids: dict[str, int] | None = None
+    try:
+        for source in args.sources.split(","):
+            server = start_arv(url, token, tmp / f"query-{tag}-{source}.log",
+                               ARV_ANALYTICS_SOURCE=source)  # fmt: skip
+            if ids is None:
+                ids = most_viewed(server, token)
+            auth = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(base_url=server.base, headers=auth, timeout=120) as client:
+                for request in endpoints(ids):
+                    t = measure(client, request, args.requests, args.max_seconds)
+                    result.timings.setdefault(request[0], {})[source] = t
+                    print(f"  {source:7} {request[0]:30} p50 {t.p50_ms:8.2f} "
+                          f"p95 {t.p95_ms:8.2f} n={t.n}", flush=True)  # fmt: skip
+            stop(server)
+            server = None
+    finally:
+        if server is not None:
+            stop(server)
+
+
+def bench_existing(url: str, args: argparse.Namespace, tmp: Path) -> SizeResult:
+    """--url: a database loaded beforehand (e.g. with bench/bulk_sessions.sql and
+    `arv-analytics rollup`), measured as it is; the admin token is ARV_ADMIN_TOKEN."""
+    token = os.environ["ARV_ADMIN_TOKEN"]
+    kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    result = SizeResult(f"{kind} {url.rsplit('/', 1)[-1]}", "loaded beforehand", 0.0)
+    measure_sources(url, token, result, args, tmp, result.label)
+    return result
+
+
 def bench_size(kind: str, sessions: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
     token = uuid.uuid4().hex * 2
     db = pg_create(f"q{sessions // 1_000_000}m") if kind == "pg" else ""
     url = pg_url(db) if db else f"sqlite+aiosqlite:///{tmp / f'query-{sessions}.db'}"
     label = f"{'PostgreSQL' if db else 'SQLite'} {sessions / 1e6:g}M"
-    server: Server | None = None
     try:
         migrate(url, token)
         print(f"{label}: loading …", flush=True)
@@ -173,28 +208,9 @@ def bench_size(kind: str, sessions: int, args: argparse.Namespace, tmp: Path) ->
         if db:
             pg_query(db, "VACUUM ANALYZE")
         result = SizeResult(label, line, seconds)
-        ids: dict[str, int] | None = None
-        for source in ("rollups", "raw"):
-            log = tmp / f"query-{kind}-{sessions}-{source}.log"
-            server = start_arv(url, token, log, ARV_ANALYTICS_SOURCE=source)
-            if ids is None:
-                ids = most_viewed(server, token)
-            auth = {"Authorization": f"Bearer {token}"}
-            with httpx.Client(base_url=server.base, headers=auth, timeout=120) as client:
-                for request in endpoints(ids):
-                    t = measure(client, request, args.requests, args.max_seconds)
-                    result.timings.setdefault(request[0], {})[source] = t
-                    print(
-                        f"  {source:7} {request[0]:30} p50 {t.p50_ms:8.2f} p95 {t.p95_ms:8.2f} "
-                        f"n={t.n}",
-                        flush=True,
-                    )
-            stop(server)
-            server = None
+        measure_sources(url, token, result, args, tmp, f"{kind}-{sessions}")
         return result
     finally:
-        if server is not None:
-            stop(server)
         if db:
             pg_drop(db)
 
@@ -207,11 +223,11 @@ def table(results: list[SizeResult]) -> str:
     lines = [head, "-" * len(head)]
     for r in results:
         for path, by in r.timings.items():
-            ro, raw = by["rollups"], by["raw"]
-            lines.append(
-                f"{r.label:16} {path:28} {ro.p50_ms:11.2f} {ro.p95_ms:8.2f} {ro.n:4d}   "
-                f"{raw.p50_ms:9.2f} {raw.p95_ms:9.2f} {raw.n:4d}"
-            )
+            ro = by.get("rollups")
+            raw = by.get("raw")
+            left = f"{ro.p50_ms:11.2f} {ro.p95_ms:8.2f} {ro.n:4d}" if ro else " " * 25
+            right = f"{raw.p50_ms:9.2f} {raw.p95_ms:9.2f} {raw.n:4d}" if raw else ""
+            lines.append(f"{r.label:16} {path:28} {left}   {right}")
     return "\n".join(lines)
 
 
@@ -234,11 +250,20 @@ def main() -> None:
     parser.add_argument("--sizes", default="pg:1000000,pg:10000000,sqlite:1000000")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--max-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        help="measure an already loaded database instead (repeatable)",
+    )
+    parser.add_argument("--sources", default="rollups,raw")
     args = parser.parse_args()
     sizes = [(k, int(n)) for k, n in (s.split(":") for s in args.sizes.split(","))]
     results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="arv-bench-") as tmp:
-        for kind, sessions in sizes:
+        for url in args.url:
+            results.append(bench_existing(url, args, Path(tmp)))
+        for kind, sessions in sizes if not args.url else []:
             results.append(bench_size(kind, sessions, args, Path(tmp)))
     print(f"\n{os.cpu_count()} cpus; sequential requests over HTTP (httpx, keep-alive)")
     for r in results:

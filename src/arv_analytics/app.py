@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             end_grace_seconds=settings.end_grace_seconds,
         )
         app.state.write_buffer = buffer
-        app.state.catalog_listeners = [lambda: cache.refresh(force=True)] if cache else []
+        app.state.catalog_listeners = [cache.refresh] if cache else []
         scheduler = Scheduler(maker, settings) if settings.jobs_enabled else None
         if cache:
             await cache.start()
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 queue_depth=(lambda: buffer.depth) if buffer else None,
                 queue_capacity=buffer.capacity if buffer else None,
                 rollup_lag=buffer.lag_seconds if buffer else None,
-                catalog_cache_size=(lambda: cache.size) if cache else None,
+                catalog_cache_size=(lambda: cache.size[0]) if cache else None,
             )
         )
         scrape_port = None

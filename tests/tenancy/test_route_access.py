@@ -90,6 +90,7 @@ ADMIN_ONLY = {
     ("POST", "/api/ar-content"),
     ("PATCH", "/api/ar-content/{content_id}"),
     ("DELETE", "/api/ar-content/{content_id}"),
+    ("POST", "/api/ar-content/bulk"),
     ("POST", "/api/tokens"),
     ("GET", "/api/tokens"),
     ("GET", "/api/tokens/{token_id}"),
@@ -110,6 +111,7 @@ UNDOCUMENTED_PUBLIC = {
     "/docs",
     "/docs/assets",
     "/ar/{unique_id}",
+    "/api/ar-content/bulk",  # its other methods' 405 (POST is documented and classified)
     "/static",
     "/assets/vendor/{spec}/{path:path}",  # the viewer's local MindAR/three.js (make vendor)
     # The dashboard's sign-in page and its two forms: public, each form CSRF-protected

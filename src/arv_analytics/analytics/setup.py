@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arv_analytics.analytics.engine import Engine
@@ -18,8 +19,14 @@ log = logging.getLogger(__name__)
 async def choose_engine(settings: Settings, maker: async_sessionmaker[AsyncSession]) -> Engine:
     if not settings.uses_rollups:
         return Engine(RawExecutor())
-    async with maker() as session:
-        current = await state.is_current(session)
+    try:
+        async with maker() as session:
+            current = await state.is_current(session)
+    except DBAPIError:
+        # A schema older than this code (no rollup_state yet): /readyz reports it; until the
+        # migration runs, answer from the raw sessions rather than refuse to start.
+        log.warning("rollup state unreadable (schema not migrated?); answering from raw sessions")
+        return Engine(RawExecutor())
     if not current:
         log.warning(
             "rollups were counted with an older layout: answering from raw sessions until "

@@ -8,12 +8,15 @@ PATCH with ``"is_active": true`` reactivates.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
-from arv_analytics.catalog import repository, service
+from arv_analytics.catalog import bulk, repository, service
 from arv_analytics.catalog.schemas import (
+    BulkReport,
+    BulkRequest,
     CompanyCreate,
     CompanyOut,
     CompanyUpdate,
@@ -26,12 +29,13 @@ from arv_analytics.catalog.schemas import (
     ProjectUpdate,
 )
 from arv_analytics.db import SessionDep
-from arv_analytics.errors import responses
+from arv_analytics.errors import error_body, responses
 from arv_analytics.models import ARContent, Company, Project
 from arv_analytics.params import MAX_ID, IdPath
 from arv_analytics.tenancy.dependencies import AdminDep, ReaderDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
+P = TypeVar("P", bound=Page[Any])
 
 
 async def _changed(request: Request) -> None:
@@ -42,11 +46,34 @@ async def _changed(request: Request) -> None:
 
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Active = Annotated[bool | None, Query(description="Only active (true) or inactive (false) rows")]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1, max_length=100, description="Part of the name (title for content), any case"
+    ),
+]
 # Bounded so that no offset overflows a database integer.
 Offset = Annotated[int, Query(ge=0, le=2**31, description="Rows to skip")]
+After = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_ID, description="Start after this id (the last of the previous page)"),
+]
 READ = responses(401, 404, 422)
 LIST = responses(401, 422)
 WRITE = responses(400, 401, 403, 404, 409, 422)
+
+
+def _page(kind: type[P], items: list[Any], total: int, limit: int, offset: int) -> P:
+    """Counts beyond COUNT_CAP rows stop there: ``total`` is then a lower bound."""
+    exact = total <= repository.COUNT_CAP
+    return kind(
+        items=items,
+        total=total if exact else repository.COUNT_CAP,
+        limit=limit,
+        offset=offset,
+        total_exact=exact,
+    )
 
 
 # --- companies -------------------------------------------------------------------------
@@ -64,13 +91,26 @@ async def create_company(
 
 @router.get("/companies", response_model=Page[CompanyOut], responses=LIST)
 async def list_companies(
-    session: SessionDep, reader: ReaderDep, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep,
+    reader: ReaderDep,
+    is_active: Active = None,
+    q: Search = None,
+    after_id: After = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[CompanyOut]:
     rows, total = await repository.page(
-        session, Company, limit=limit, offset=offset, scope=reader.company_id
+        session,
+        Company,
+        limit=limit,
+        offset=offset,
+        scope=reader.company_id,
+        active=is_active,
+        search=q,
+        after=after_id,
     )
     items = [CompanyOut.model_validate(r) for r in rows]
-    return Page[CompanyOut](items=items, total=total, limit=limit, offset=offset)
+    return _page(Page[CompanyOut], items, total, limit, offset)
 
 
 @router.get("/companies/{company_id}", response_model=CompanyOut, responses=READ)
@@ -118,14 +158,25 @@ async def list_projects(
     company_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this company's")
     ] = None,
+    is_active: Active = None,
+    q: Search = None,
+    after_id: After = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ProjectOut]:
     rows, total = await repository.page(
-        session, Project, limit=limit, offset=offset, company_id=company_id, scope=reader.company_id
+        session,
+        Project,
+        limit=limit,
+        offset=offset,
+        company_id=company_id,
+        scope=reader.company_id,
+        active=is_active,
+        search=q,
+        after=after_id,
     )
     items = [ProjectOut.model_validate(r) for r in rows]
-    return Page[ProjectOut](items=items, total=total, limit=limit, offset=offset)
+    return _page(Page[ProjectOut], items, total, limit, offset)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut, responses=READ)
@@ -166,6 +217,34 @@ async def create_content(
     return row
 
 
+@router.post("/ar-content/bulk", response_model=BulkReport, responses=WRITE)
+async def bulk_content(
+    request: Request, body: BulkRequest, session: SessionDep, admin: AdminDep
+) -> BulkReport:
+    """Creates or updates up to 1,000 contents with their projects and companies in one
+    transaction. Rows are matched (company by slug, project by company and slug, content by
+    unique_id or else by project and title), so sending the same rows twice changes nothing;
+    each row is reported as created, updated, unchanged or rejected (with its reason)."""
+    report = await bulk.apply_rows(
+        session, list(enumerate(body.rows, start=1)), actor=admin.actor, source="api"
+    )
+    await session.commit()
+    await _changed(request)
+    return report
+
+
+@router.api_route(
+    "/ar-content/bulk",
+    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+)
+async def bulk_other_methods() -> JSONResponse:
+    # Without this, "/ar-content/{content_id}" would take "bulk" for an id and answer 422,
+    # and the app's 405 would list that route's methods as allowed here.
+    body = error_body("method_not_allowed", "only POST is allowed here")
+    return JSONResponse(body, status_code=405, headers={"Allow": "POST"})
+
+
 @router.get("/ar-content", response_model=Page[ContentOut], responses=LIST)
 async def list_content(
     session: SessionDep,
@@ -176,6 +255,9 @@ async def list_content(
     company_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this company's")
     ] = None,
+    is_active: Active = None,
+    q: Search = None,
+    after_id: After = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ContentOut]:
@@ -187,9 +269,12 @@ async def list_content(
         project_id=project_id,
         company_id=company_id,
         scope=reader.company_id,
+        active=is_active,
+        search=q,
+        after=after_id,
     )
     items = [ContentOut.model_validate(r) for r in rows]
-    return Page[ContentOut](items=items, total=total, limit=limit, offset=offset)
+    return _page(Page[ContentOut], items, total, limit, offset)
 
 
 @router.get("/ar-content/{content_id}", response_model=ContentOut, responses=READ)

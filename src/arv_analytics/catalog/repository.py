@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BindParameter, Select, String, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.ingest.repository import ContentRef, as_refs, content_refs
 from arv_analytics.models import ARContent, Base, Company, Project
 
 M = TypeVar("M", bound=Base)
+# Lists count matching rows up to this many and no further: an exact count costs time in
+# proportion to the rows counted, and a page of a studio's catalog must not.
+COUNT_CAP = 10_000
 
 
 async def get(session: AsyncSession, model: type[M], ident: int) -> M | None:
@@ -24,24 +29,46 @@ async def page(
     limit: int,
     offset: int,
     scope: int | None = None,
+    active: bool | None = None,
+    search: str | None = None,
+    after: int | None = None,
     **filters: Any,
 ) -> tuple[list[M], int]:
-    """A page of rows; ``scope`` (a company id) restricts it to one company's rows."""
+    """A page of rows in id order (stable: ids never change); ``scope`` (a company id)
+    restricts it to one company's rows, ``search`` matches a part of the name or title,
+    ignoring case. ``after`` (an id) starts the page after that row: unlike a large offset,
+    it costs the same on every page. The count returned stops at ``COUNT_CAP + 1``."""
     stmt: Select[Any] = select(model)
     if scope is not None:
         filters = {**filters, "scoped": scope}
+    if active is not None:
+        filters = {**filters, "is_active": active}
     for column, value in filters.items():
         if value is None:
             continue
         if column == "scoped":
             column = "id" if model is Company else "company_id"
         stmt = stmt.where(getattr(model, column) == value)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    if search:
+        label = model.title if model is ARContent else model.name  # type: ignore[attr-defined]
+        stmt = stmt.where(func.lower(label).like(_substring(search), escape="/"))
+    counted = select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())
+    total = (await session.execute(counted)).scalar_one()
+    if after is not None:
+        stmt = stmt.where(model.id > after)  # type: ignore[attr-defined]
     rows = await session.execute(
         stmt.order_by(model.id).limit(limit).offset(offset)  # type: ignore[attr-defined]
     )
     items: list[M] = list(rows.scalars())
     return items, int(total)
+
+
+def _substring(text: str) -> BindParameter[str]:
+    """``%text%`` with LIKE's wildcards escaped, sent as a literal rather than a parameter:
+    with a parameter, PostgreSQL's plan for a prepared statement cannot know the pattern and
+    does not use the title's trigram index (a scan of the whole catalog instead)."""
+    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return bindparam(None, f"%{escaped}%", type_=String(), literal_execute=True)
 
 
 async def slug_taken(
@@ -63,3 +90,78 @@ async def add(session: AsyncSession, row: M) -> M:
 async def unique_id_taken(session: AsyncSession, unique_id: uuid.UUID) -> bool:
     stmt = select(ARContent.id).where(ARContent.unique_id == unique_id).limit(1)
     return (await session.execute(stmt)).first() is not None
+
+
+# --- the write path's content cache ------------------------------------------------------
+
+
+async def newest_change(session: AsyncSession) -> datetime | None:
+    """The latest ``updated_at`` of the three catalog tables (three index lookups)."""
+    stmt = select(
+        *(select(func.max(t.updated_at)).scalar_subquery() for t in (ARContent, Project, Company))
+    )
+    marks = [m for m in (await session.execute(stmt)).one() if m is not None]
+    return max(marks) if marks else None
+
+
+async def content_changed_since(session: AsyncSession, since: datetime) -> list[ContentRef]:
+    """Content whose own row, project or company changed at or after ``since``: a project's
+    or company's (de)activation changes the trackability of all its content."""
+    stmts = (
+        content_refs().where(ARContent.updated_at >= since),
+        content_refs().where(
+            ARContent.project_id.in_(select(Project.id).where(Project.updated_at >= since))
+        ),
+        content_refs().where(
+            ARContent.company_id.in_(select(Company.id).where(Company.updated_at >= since))
+        ),
+    )
+    found: dict[int, ContentRef] = {}
+    for stmt in stmts:
+        found.update((r.id, r) for r in as_refs(await session.execute(stmt)))
+    return list(found.values())
+
+
+async def content_page(session: AsyncSession, *, after: int, limit: int) -> list[ContentRef]:
+    """One page of all content in id order (keyset: each page costs the same)."""
+    stmt = content_refs().where(ARContent.id > after).order_by(ARContent.id).limit(limit)
+    return as_refs(await session.execute(stmt))
+
+
+# --- bulk changes: everything a batch may match, in a few queries -----------------------
+
+
+async def companies_matching(
+    session: AsyncSession, slugs: set[str], legacy_ids: set[int]
+) -> list[Company]:
+    stmt = select(Company).where(
+        or_(Company.slug.in_(slugs or [""]), Company.legacy_id.in_(legacy_ids or [-1]))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def projects_matching(
+    session: AsyncSession, company_ids: set[int], slugs: set[str], legacy_ids: set[int]
+) -> list[Project]:
+    by_slug = and_(Project.company_id.in_(company_ids or [-1]), Project.slug.in_(slugs or [""]))
+    stmt = select(Project).where(or_(by_slug, Project.legacy_id.in_(legacy_ids or [-1])))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def contents_matching(
+    session: AsyncSession, unique_ids: set[uuid.UUID], project_ids: set[int], titles: set[str]
+) -> list[ARContent]:
+    by_title = and_(
+        ARContent.project_id.in_(project_ids or [-1]), ARContent.title.in_(titles or [""])
+    )
+    stmt = (
+        select(ARContent)
+        .where(or_(ARContent.unique_id.in_(unique_ids or [uuid.UUID(int=0)]), by_title))
+        .order_by(ARContent.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def add_all(session: AsyncSession, rows: list[Any]) -> None:
+    session.add_all(rows)
+    await session.flush()

@@ -62,7 +62,7 @@ async def get_visible(
     return row
 
 
-async def _unique_slug(
+async def unique_slug(
     session: AsyncSession,
     model: type[Company | Project],
     wanted: str | None,
@@ -110,7 +110,7 @@ async def _apply(
 
 
 async def create_company(session: AsyncSession, data: CompanyCreate) -> Company:
-    slug = await _unique_slug(session, Company, data.slug, data.name)
+    slug = await unique_slug(session, Company, data.slug, data.name)
     return await _save(session, Company(name=data.name, slug=slug))
 
 
@@ -120,7 +120,7 @@ async def update_company(
     row = await get_or_404(session, Company, ident)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "slug" in changes and changes["slug"] != row.slug:
-        await _unique_slug(session, Company, changes["slug"], row.name)
+        await unique_slug(session, Company, changes["slug"], row.name)
     return await _apply(session, row, changes, actor)
 
 
@@ -129,7 +129,7 @@ async def update_company(
 
 async def create_project(session: AsyncSession, data: ProjectCreate) -> Project:
     await get_or_404(session, Company, data.company_id)
-    slug = await _unique_slug(session, Project, data.slug, data.name, company_id=data.company_id)
+    slug = await unique_slug(session, Project, data.slug, data.name, company_id=data.company_id)
     return await _save(session, Project(company_id=data.company_id, name=data.name, slug=slug))
 
 
@@ -139,7 +139,7 @@ async def update_project(
     row = await get_or_404(session, Project, ident)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "slug" in changes and changes["slug"] != row.slug:
-        await _unique_slug(session, Project, changes["slug"], row.name, company_id=row.company_id)
+        await unique_slug(session, Project, changes["slug"], row.name, company_id=row.company_id)
     return await _apply(session, row, changes, actor)
 
 

@@ -35,6 +35,12 @@ _PROJECT_COLS = ["id", "company_id", "slug", "name", "is_active"]
 _CONTENT_COLS = ["id", "unique_id", "project_id", "company_id", "title", "is_active"]
 
 
+def _of(shown: int, total: int) -> str:
+    if total > repository.COUNT_CAP:
+        return f"{shown} of more than {repository.COUNT_CAP}"
+    return f"{shown} of {total}"
+
+
 def _show_company(row: Company) -> None:
     print_rows([CompanyOut.model_validate(row)], _COMPANY_COLS)
 
@@ -68,7 +74,7 @@ def company_create(name: str, slug: Slug = None) -> None:
 def company_list(limit: Limit = 100, offset: int = 0) -> None:
     rows, total = run_in_session(lambda s: repository.page(s, Company, limit=limit, offset=offset))
     print_rows([CompanyOut.model_validate(r) for r in rows], _COMPANY_COLS)
-    typer.echo(f"{len(rows)} of {total}")
+    typer.echo(_of(len(rows), total))
 
 
 @company_app.command("update")
@@ -112,7 +118,7 @@ def project_list(
         lambda s: repository.page(s, Project, limit=limit, offset=offset, company_id=company)
     )
     print_rows([ProjectOut.model_validate(r) for r in rows], _PROJECT_COLS)
-    typer.echo(f"{len(rows)} of {total}")
+    typer.echo(_of(len(rows), total))
 
 
 @project_app.command("update")
@@ -164,7 +170,7 @@ def content_list(
         )
     )
     print_rows([ContentOut.model_validate(r) for r in rows], _CONTENT_COLS)
-    typer.echo(f"{len(rows)} of {total}")
+    typer.echo(_of(len(rows), total))
 
 
 @content_app.command("update")

@@ -33,7 +33,8 @@ def load_settings() -> Settings:
 
 @asynccontextmanager
 async def open_session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(settings)
+    # Batch commands (rollup, import, demo, purge) may run statements for minutes.
+    engine = create_engine(settings, command_timeout=None)
     try:
         async with create_sessionmaker(engine)() as session:
             yield session

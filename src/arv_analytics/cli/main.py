@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from arv_analytics import migrate
 from arv_analytics.cli.backup import backup_command, restore_command
+from arv_analytics.cli.bulk import catalog_app
 from arv_analytics.cli.catalog import company_app, content_app, project_app
 from arv_analytics.cli.common import (
     console,
@@ -43,6 +44,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(company_app, name="company")
 app.add_typer(project_app, name="project")
 app.add_typer(content_app, name="content")
+app.add_typer(catalog_app, name="catalog")
 app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
 app.command("purge")(purge_command)

@@ -97,7 +97,7 @@ def jobs_run(name: Annotated[str, typer.Argument(help="Job name, see `jobs list`
     settings = load_settings()
 
     async def go() -> str:
-        engine = create_engine(settings)
+        engine = create_engine(settings, command_timeout=None)
         try:
             outcome = await run_job(create_sessionmaker(engine), job, settings, force=True)
         finally:

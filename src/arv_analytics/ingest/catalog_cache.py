@@ -1,12 +1,20 @@
 """The catalog as the write path sees it: content id / unique id → owners and trackability.
 
 A start must not cost a database query just to find its content, so every process keeps the
-whole mapping in memory. A background task checks a fingerprint of the three catalog tables
-every ``refresh_seconds`` (2 s) and reloads when it changed, and reloads anyway every minute
-(to catch edits made outside the API), so a deactivation stops tracking within seconds in
-every worker. An id the cache does not know is looked up once in the database (it may be
-seconds old) and, if unknown there too, remembered as unknown until the next reload, so
-floods of made-up ids do not reach the database either.
+whole mapping in memory. Keeping it current costs what changed, not what exists: every
+``refresh_seconds`` (2 s), and right after a change made through this process, the cache
+reads the rows whose ``updated_at`` (indexed) is recent, plus the content of recently changed
+projects and companies, so a deactivation stops tracking within seconds in every worker.
+
+Why the window reaches back ``LAG`` before the newest change already seen: ``updated_at`` is
+stamped when a row is written, not when its transaction commits, so a row can become
+visible with a stamp older than one already read. Edits made outside the application
+(plain SQL that leaves ``updated_at`` alone, deleted rows) are caught by a full reload every
+``FULL_RELOAD_SECONDS``, read in pages so that it never holds the event loop for long.
+
+An id the cache does not know is looked up once in the database (it may be seconds old) and,
+if unknown there too, remembered as unknown, so floods of made-up ids do not reach the
+database either; at most ``unknown_max`` of them are remembered (the oldest are forgotten).
 """
 
 from __future__ import annotations
@@ -16,30 +24,46 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import Any
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from arv_analytics.ingest.repository import ContentRef, all_content, find_content
-from arv_analytics.models import ARContent, Company, Project
+from arv_analytics.catalog import repository as catalog
+from arv_analytics.ingest.repository import ContentRef, find_content
 
 log = logging.getLogger(__name__)
-FULL_RELOAD_SECONDS = 60.0
-_MISSING = object()
+FULL_RELOAD_SECONDS = 600.0
+LAG = timedelta(seconds=10)
+PAGE = 1_000
+UNKNOWN_MAX = 10_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ContentCache:
     def __init__(
-        self, maker: async_sessionmaker[AsyncSession], refresh_seconds: float = 2.0
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        refresh_seconds: float = 2.0,
+        *,
+        unknown_max: int = UNKNOWN_MAX,
     ) -> None:
         self._maker = maker
         self._refresh = refresh_seconds
-        self._by_id: dict[int, ContentRef | None] = {}
-        self._by_uid: dict[uuid.UUID, ContentRef | None] = {}
-        self._fingerprint: tuple[Any, ...] | None = None
+        self._unknown_max = unknown_max
+        self._by_id: dict[int, ContentRef] = {}
+        self._by_uid: dict[uuid.UUID, ContentRef] = {}
+        # Ids (numeric or public) known to be unknown, oldest first.
+        self._unknown: OrderedDict[int | uuid.UUID, None] = OrderedDict()
+        self._newest: datetime | None = None
         self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(contents known, ids remembered as unknown)."""
+        return len(self._by_id), len(self._unknown)
 
     async def start(self) -> None:
         await self.refresh(force=True)
@@ -51,27 +75,34 @@ class ContentCache:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    @property
-    def size(self) -> int:
-        # A refresh fills both maps alike; a miss by one key adds to that map only.
-        return max(len(self._by_id), len(self._by_uid))
-
     async def get(self, content_id: int | None, unique_id: uuid.UUID | None) -> ContentRef | None:
         # Look up by one key (the numeric id when given); the other, if any, must then agree.
-        if content_id is not None:
-            found = self._by_id.get(content_id, _MISSING)
-        else:
-            found = self._by_uid.get(unique_id, _MISSING) if unique_id is not None else None
-        if found is _MISSING:
+        key: int | uuid.UUID | None = content_id if content_id is not None else unique_id
+        if key is None:
+            return None
+        found = self._by_id.get(key) if isinstance(key, int) else self._by_uid.get(key)
+        if found is None and key not in self._unknown:
             async with self._maker() as session:
-                if content_id is not None:
-                    found = await find_content(session, content_id=content_id, unique_id=None)
-                    self._by_id[content_id] = found
+                if isinstance(key, int):
+                    found = await find_content(session, content_id=key, unique_id=None)
                 else:
-                    found = await find_content(session, content_id=None, unique_id=unique_id)
-                    if unique_id is not None:
-                        self._by_uid[unique_id] = found
-        return _matching(found if isinstance(found, ContentRef) else None, content_id, unique_id)
+                    found = await find_content(session, content_id=None, unique_id=key)
+            if found is None:
+                self._remember_unknown(key)
+            else:
+                self._put(found)
+        return _matching(found, content_id, unique_id)
+
+    def _remember_unknown(self, key: int | uuid.UUID) -> None:
+        self._unknown[key] = None
+        while len(self._unknown) > self._unknown_max:
+            self._unknown.popitem(last=False)
+
+    def _put(self, ref: ContentRef) -> None:
+        self._by_id[ref.id] = ref
+        self._by_uid[ref.unique_id] = ref
+        self._unknown.pop(ref.id, None)
+        self._unknown.pop(ref.unique_id, None)
 
     async def _loop(self) -> None:
         while True:
@@ -82,15 +113,43 @@ class ContentCache:
                 log.warning("content cache refresh failed: %s", exc)
 
     async def refresh(self, force: bool = False) -> None:
-        async with self._maker() as session:
-            fingerprint = await _fingerprint(session)
+        """What changed since the last refresh; everything when forced or when the last full
+        reload is older than FULL_RELOAD_SECONDS."""
+        async with self._lock:
             stale = time.monotonic() - self._loaded_at > FULL_RELOAD_SECONDS
-            if not force and not stale and fingerprint == self._fingerprint:
-                return
-            refs = await all_content(session)
-        self._by_id = {r.id: r for r in refs}
-        self._by_uid = {r.unique_id: r for r in refs}
-        self._fingerprint = fingerprint
+            if force or stale or self._newest is None:
+                await self._reload_all()
+            else:
+                await self._reload_changed(self._newest)
+
+    async def _reload_changed(self, newest: datetime) -> None:
+        async with self._maker() as session:
+            # Read the mark first: a change committed after it is read again next time.
+            mark = await catalog.newest_change(session)
+            refs = await catalog.content_changed_since(session, newest - LAG)
+        for ref in refs:
+            self._put(ref)
+        if mark is not None and mark > newest:
+            self._newest = mark
+
+    async def _reload_all(self) -> None:
+        by_id: dict[int, ContentRef] = {}
+        by_uid: dict[uuid.UUID, ContentRef] = {}
+        async with self._maker() as session:
+            mark = await catalog.newest_change(session)
+            after = 0
+            while True:
+                page = await catalog.content_page(session, after=after, limit=PAGE)
+                by_id.update((r.id, r) for r in page)
+                by_uid.update((r.unique_id, r) for r in page)
+                if len(page) < PAGE:
+                    break
+                after = page[-1].id
+                await asyncio.sleep(0)  # let requests run between pages
+        self._by_id = by_id
+        self._by_uid = by_uid
+        self._unknown.clear()
+        self._newest = mark if mark is not None else EPOCH
         self._loaded_at = time.monotonic()
 
 
@@ -104,14 +163,3 @@ def _matching(
     if unique_id is not None and ref.unique_id != unique_id:
         return None
     return ref
-
-
-async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
-    stmt = select(
-        *(
-            select(func.count()).select_from(t).scalar_subquery()
-            for t in (ARContent, Project, Company)
-        ),
-        *(select(func.max(t.updated_at)).scalar_subquery() for t in (ARContent, Project, Company)),
-    )
-    return tuple((await session.execute(stmt)).one())

@@ -39,7 +39,7 @@ class ContentRef:
     trackable: bool
 
 
-def _content_refs() -> Select[int, uuid.UUID, int, int, bool]:
+def content_refs() -> Select[int, uuid.UUID, int, int, bool]:
     """Content with its owners' ids, and whether it, its project and company are active."""
     return (
         select(
@@ -54,15 +54,14 @@ def _content_refs() -> Select[int, uuid.UUID, int, int, bool]:
     )
 
 
-async def all_content(session: AsyncSession) -> list[ContentRef]:
-    rows = await session.execute(_content_refs())
+def as_refs(rows: Any) -> list[ContentRef]:
     return [ContentRef(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
 
 async def find_content(
     session: AsyncSession, *, content_id: int | None, unique_id: uuid.UUID | None
 ) -> ContentRef | None:
-    stmt = _content_refs()
+    stmt = content_refs()
     if content_id is not None:
         stmt = stmt.where(ARContent.id == content_id)
     if unique_id is not None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     String,
     Uuid,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,6 +32,18 @@ class ARContent(Base):
         ),
         Index(None, "project_id"),
         Index(None, "company_id"),
+        Index(None, "updated_at"),
+        # Lists filtered on the active flag, in id order: inactive content is rare, and
+        # without this a page of it walks the whole primary key.
+        Index(None, "is_active", "id"),
+        # ?q= title searches on PostgreSQL (pg_trgm; created by migration 0007 when the
+        # extension can be), so that they and their counts need no scan.
+        Index(
+            "ix_ar_content_title_trgm",
+            text("lower(title)"),
+            postgresql_using="gin",
+            postgresql_ops={"lower(title)": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arv_analytics.models.base import Base, BigIntKey, UTCDateTime, utcnow
@@ -16,6 +16,8 @@ class Project(Base):
         # Target of ar_content's composite foreign key, which pins content to its
         # project's company inside the database, not only in code.
         UniqueConstraint("id", "company_id"),
+        Index(None, "updated_at"),
+        Index(None, "legacy_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
@@ -27,3 +29,5 @@ class Project(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The original platform's id, for rows `arv-analytics import --url` created.
+    legacy_id: Mapped[int | None] = mapped_column(BigInteger)
