@@ -1,7 +1,7 @@
 """Dashboard sessions: the server side of the dashboard's sign-in cookie.
 
-Revision ID: 0009_dashboard
-Revises: 0008_compat
+Revision ID: 0010_dashboard
+Revises: 0009_catalog
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_dashboard"
-down_revision: str | None = "0008_compat"
+revision: str = "0010_dashboard"
+down_revision: str | None = "0009_catalog"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
