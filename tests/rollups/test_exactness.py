@@ -103,7 +103,7 @@ question_st = st.fixed_dictionaries(
         "bots": st.booleans(),
         "company": st.booleans(),
         "scope": st.sampled_from([None, "company", "project", "content"]),
-        "comparison": st.sampled_from([None, "previous_period"]),
+        "comparison": st.sampled_from([None, "previous_period", "year_over_year"]),
     }
 )  # fmt: skip
 
