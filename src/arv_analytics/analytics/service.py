@@ -3,7 +3,7 @@ validated Query for the engine; the legacy endpoints are thin views over the sam
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -212,7 +212,3 @@ async def content(
         ar_content_id=ids["id"], project_id=ids["project_id"], company_id=ids["company_id"],
         **figures,
     )  # fmt: skip
-
-
-def realtime_window(now: datetime) -> tuple[datetime, datetime]:
-    return now - timedelta(minutes=30), now

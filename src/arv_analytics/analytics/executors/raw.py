@@ -21,7 +21,7 @@ from arv_analytics.analytics.metrics import ACCUMULATORS, zero
 from arv_analytics.analytics.periods import utc_offsets
 from arv_analytics.analytics.query import Filter, Query
 from arv_analytics.models import ARViewSession
-from arv_analytics.sql_functions import bucket_text, shift_seconds, utc_day
+from arv_analytics.sql_functions import bucket_text, shift_seconds, utc_day, utc_minute
 
 S = ARViewSession
 Range = tuple[datetime, datetime]
@@ -76,15 +76,10 @@ def group_exprs(q: Query, ranges: Sequence[Range]) -> list[ColumnElement[Any]]:
 
 
 def where(q: Query, ranges: Sequence[Range]) -> ColumnElement[bool]:
-    parts: list[Any] = [
+    in_time = (
         or_(*(and_(S.created_at >= a, S.created_at < b) for a, b in ranges)) if ranges else false()
-    ]
-    if q.company_scope is not None:
-        parts.append(S.company_id == q.company_scope)
-    if not q.include_bots:
-        parts.append(S.is_bot.is_(False))
-    parts.extend(filter_conditions(q))
-    return and_(*parts)
+    )
+    return and_(in_time, *_scope_only(q))
 
 
 def filter_conditions(q: Query) -> list[Any]:
@@ -165,8 +160,6 @@ async def realtime(
 ) -> tuple[int, dict[str, int]]:
     """Views active now (a start or heartbeat within ``active_window``) and starts per UTC
     minute over ``series_window``, in the question's scope and filters."""
-    from arv_analytics.sql_functions import utc_minute
-
     scope = where(q, [(now - series_window, now + active_window)])
     active = select(func.count()).where(S.updated_at >= now - active_window, *_scope_only(q))
     minute = utc_minute(S.created_at)
