@@ -22,7 +22,7 @@ from arv_analytics.models import utcnow
 from tests.support import Database, make_content, rows, settings_for
 
 RULES = Rules(rollups=True, end_window_seconds=14_400 + 900)
-CONTENT_HOUR = "level = 'content' AND grain = 'h' AND dimension = ''"  # the content's hour row
+CONTENT_HOUR = "level = 'content' AND grain = 'd' AND dimension = ''"  # the content's day row
 
 
 def _row(content: dict[str, Any], sid: uuid.UUID, **extra: Any) -> dict[str, Any]:

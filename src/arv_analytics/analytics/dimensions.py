@@ -37,6 +37,16 @@ PROJECT = Level("project", "project_id", 2)
 CONTENT = Level("content", "ar_content_id", 3)
 LEVELS = (COMPANY, PROJECT, CONTENT)  # the stored entity levels, parents first
 ROLLUP_LEVELS = (ALL, COMPANY, PROJECT, CONTENT)
+# The rollup layout. Rows pay off only where many views share a key: with 10,000 contents a
+# content gets a view every few days, and per-content hour or property rows would hold about
+# one view each (a copy of the session, ten times wider). So every level keeps UTC day totals
+# (a content's daily series stays cheap however busy it is), and only the shared levels keep
+# hour rows and per-property day rows; a project- or content-scoped hour or breakdown is read
+# from the raw sessions of that project or content, which its (entity, created_at) index
+# finds directly.
+DAY_LEVELS = ROLLUP_LEVELS
+HOUR_LEVELS = (ALL, COMPANY)
+BREAKDOWN_LEVELS = (ALL, COMPANY)
 HIERARCHY = {"company": COMPANY, "project": PROJECT, "content": CONTENT}
 
 

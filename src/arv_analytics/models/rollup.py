@@ -27,12 +27,16 @@ from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES
 from arv_analytics.models.base import Base, UTCDateTime
 
 # One row per grain × UTC bucket × level × entity × bot flag × dimension value:
-# - grain "h" (UTC hour; totals only, dimension "") or "d" (UTC day; totals and every
-#   breakdown dimension, value "" standing for "no value");
+# - grain "d" (UTC day) at every level, totals (dimension "") and, at the levels "all" and
+#   "company", one row per breakdown property value (value "" standing for "no value");
+#   grain "h" (UTC hour; totals only) at the levels "all" and "company" (dimensions.py says
+#   why: per-content hour and property rows would hold about one view each in a big catalog);
 # - level "all" (entity 0), "company", "project" or "content", with the parents of the entity
 #   (company_id, project_id; 0 where none) so that a scope or a child-level breakdown is a
 #   range scan, not a join. Reading the "all" or "company" level keeps an overview's cost
 #   independent of how many contents the catalog holds.
+# - the counters are NULL where 0: most of them are 0 in a row, and PostgreSQL stores a NULL
+#   as one bit of the row's null bitmap (rollups/maintain.py keeps them that way).
 rollup_stats = Table(
     "rollup_stats",
     Base.metadata,
@@ -45,7 +49,7 @@ rollup_stats = Table(
     Column("is_bot", Boolean, nullable=False),
     Column("company_id", BigInteger, nullable=False),
     Column("project_id", BigInteger, nullable=False),
-    *(Column(name, BigInteger, nullable=False, default=0) for name in ACCUMULATOR_NAMES),
+    *(Column(name, BigInteger, nullable=True) for name in ACCUMULATOR_NAMES),
     PrimaryKeyConstraint(
         "level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot",
         name="pk_rollup_stats",

@@ -1,8 +1,9 @@
 """Keeping the rollups exact from the write path, inside the transaction that writes the views.
 
 A session contributes the registry's accumulators (analytics/metrics.py) to one row per rollup
-key it belongs to: its UTC hour and UTC day at every level (all, company, project, content),
-and its day under every breakdown property. A start adds its contribution; an end adds
+key it belongs to: its UTC day at every level (all, company, project, content), its UTC hour
+and its day under every breakdown property at the shared levels (all, company; see
+``dimensions.HOUR_LEVELS``). A start adds its contribution; an end adds
 ``contribution(after) - contribution(before)`` — which also moves a view between property
 values when the end changes one (tracking quality, camera outcome). Everything is summed per
 key in Python first and written with one "insert or add" statement per table, so a batch of
@@ -10,6 +11,11 @@ key in Python first and written with one "insert or add" statement per table, so
 
 Rows are written in key order: two processes writing overlapping keys then lock them in the
 same order and cannot deadlock each other.
+
+A counter that is 0 is stored as NULL (PostgreSQL stores a NULL as one bit, a 0 as eight
+bytes, and most of a row's ~100 counters are 0): new rows carry only the counters the batch
+changed, an update adds to the stored value, and a sum that comes back to 0 becomes NULL
+again, so the write path and the recount store identical rows.
 """
 
 from __future__ import annotations
@@ -19,12 +25,19 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 
-from arv_analytics.analytics.dimensions import LEVELS, PROPERTIES, ROLLUP_LEVELS, property_value
+from arv_analytics.analytics.dimensions import (
+    BREAKDOWN_LEVELS,
+    DAY_LEVELS,
+    HOUR_LEVELS,
+    LEVELS,
+    PROPERTIES,
+    property_value,
+)
 from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, contribution
 from arv_analytics.models import ROLLUP_KEYS, RollupDailyVisitors, VisitorKey, rollup_stats
 
@@ -50,16 +63,25 @@ async def _add(
     keys: tuple[str, ...],
     rows: Iterable[dict[str, Any]],
     counters: Iterable[str],
+    *,
+    nullable: bool = False,
 ) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter."""
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter
+    (``nullable``: NULL stands for 0 on both sides, and a 0 result is stored as NULL)."""
     ordered = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
     if not ordered:
         return
     stmt = _insert(session)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: table.c[c] + stmt.excluded[c] for c in counters},
-    )
+    if nullable:
+        set_ = {
+            c: func.nullif(
+                func.coalesce(table.c[c] + stmt.excluded[c], table.c[c], stmt.excluded[c]), 0
+            )
+            for c in counters
+        }
+    else:
+        set_ = {c: table.c[c] + stmt.excluded[c] for c in counters}
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
     conn = await session.connection()
     # One cached statement, many parameter sets (see ingest.repository.insert_sessions).
     await conn.execute(stmt, ordered)
@@ -72,13 +94,15 @@ def session_keys(row: Mapping[str, Any]) -> list[tuple[Key, Parents]]:
     company, project = int(row["company_id"]), int(row["project_id"])
     values = [(p.name, property_value(row, p)) for p in PROPERTIES.values()]
     out: list[tuple[Key, Parents]] = []
-    for level in ROLLUP_LEVELS:
+    for level in DAY_LEVELS:
         entity = int(row[level.session_column]) if level.session_column else 0
         parents = (company if level.depth >= 1 else 0, project if level.depth >= 2 else 0)
-        out.append(((level.name, entity, "h", "", hour, "", bot), parents))
         out.append(((level.name, entity, "d", "", day, "", bot), parents))
-        for name, value in values:
-            out.append(((level.name, entity, "d", name, day, value, bot), parents))
+        if level in HOUR_LEVELS:
+            out.append(((level.name, entity, "h", "", hour, "", bot), parents))
+        if level in BREAKDOWN_LEVELS:
+            for name, value in values:
+                out.append(((level.name, entity, "d", name, day, value, bot), parents))
     return out
 
 
@@ -114,13 +138,13 @@ class Changes:
             row = {**dict(zip(ROLLUP_KEYS, key, strict=True)), "company_id": company,
                    "project_id": project}  # fmt: skip
             for name in columns:
-                row[name] = acc.get(name, 0)
+                row[name] = acc.get(name) or None  # NULL stands for 0 (see the module doc)
             out.append(row)
         return out, columns
 
     async def write(self, session: AsyncSession) -> None:
         rows, columns = self.rows()
-        await _add(session, rollup_stats, ROLLUP_KEYS, rows, columns)
+        await _add(session, rollup_stats, ROLLUP_KEYS, rows, columns, nullable=True)
 
 
 async def add_batch(

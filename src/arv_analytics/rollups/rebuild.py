@@ -2,10 +2,11 @@
 
 Idempotent: a range is deleted and recomputed in one transaction per chunk of UTC days, so
 running it twice, or over a range that is already right, changes nothing. Each rollup row is
-computed by one ``INSERT … SELECT`` per level, grain and property using the registry's SQL
-aggregates — the same definitions the write path's contributions follow. On PostgreSQL the
-rollup tables are locked against concurrent writers for that transaction, so a write that
-lands meanwhile waits and then adds its change on top of the recomputed rows.
+computed by one ``INSERT … SELECT`` per level, grain and property (see ``rebuild_range``)
+using the registry's SQL aggregates — the same definitions the write path's contributions
+follow. On PostgreSQL the rollup tables are locked against concurrent writers for that
+transaction, so a write that lands meanwhile waits and then adds its change on top of the
+recomputed rows.
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.analytics.dimensions import LEVELS, PROPERTIES, ROLLUP_LEVELS, Level
+from arv_analytics.analytics.dimensions import (
+    ALL,
+    COMPANY,
+    CONTENT,
+    LEVELS,
+    PROJECT,
+    PROPERTIES,
+    ROLLUP_LEVELS,
+    Level,
+)
 from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, ACCUMULATORS
 from arv_analytics.models import (
     ARContent,
@@ -82,9 +92,11 @@ async def rebuild_range(
     """Recomputes every rollup of the UTC days first..last (optionally only the rows that
     the given contents feed) in the caller's transaction.
 
-    Only the content level is counted from sessions (hours, then each property's days); the
-    day totals and the project, company and "all" levels are sums of content rows, which are
-    far fewer than sessions and add up exactly (every accumulator is additive)."""
+    Counted from sessions: the content level's day totals, and the company level's hours and
+    per-property days (the layout of dimensions.HOUR_LEVELS / BREAKDOWN_LEVELS). Summed from
+    those rows, which are far fewer than sessions and add up exactly (every accumulator is
+    additive): the project and company day totals (from content days) and the whole "all"
+    level (from company rows)."""
     start, end = day_start(first), day_start(last) + timedelta(days=1)
     await lock(session)
     in_range = and_(S.created_at >= start, S.created_at < end)
@@ -93,45 +105,59 @@ async def rebuild_range(
         if content_ids is not None and level.session_column is not None:
             gone = gone.where(R.c.entity_id.in_(_owners(level, content_ids)))
         await session.execute(gone)
-    content = ROLLUP_LEVELS[-1]
-    where = in_range
+    contents, companies = in_range, in_range
     if content_ids is not None:
-        where = and_(where, S.ar_content_id.in_(list(content_ids)))
-    await _insert_content(session, "h", utc_hour(S.created_at), "", None, where)
+        contents = and_(in_range, S.ar_content_id.in_(list(content_ids)))
+        companies = and_(in_range, S.company_id.in_(_owners(COMPANY, content_ids)))
+    day = utc_day_start(S.created_at)
+    await _count(session, CONTENT, "d", day, contents)
+    for level in (PROJECT, COMPANY):
+        await _derive(session, CONTENT, level, start, end, content_ids, day_totals=True)
+    await _count(session, COMPANY, "h", utc_hour(S.created_at), companies)
     if session.get_bind().dialect.name == "postgresql":
-        await _insert_properties_at_once(session, where)
+        await _count_properties_at_once(session, COMPANY, companies)
     else:
         for prop in PROPERTIES.values():
             value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
-            day = utc_day_start(S.created_at)
-            await _insert_content(session, "d", day, prop.name, value, where)
-    await _derive(session, content, content, start, end, content_ids, day_totals=True)
-    for level in reversed(ROLLUP_LEVELS[:-1]):
-        await _derive(session, content, level, start, end, content_ids, day_totals=False)
+            await _count(session, COMPANY, "d", day, companies, prop.name, value)
+    await _derive(session, COMPANY, ALL, start, end, content_ids, day_totals=False)
     await _visitors(session, first, last, in_range, content_ids)
 
 
 COUNTERS = ["company_id", "project_id", *ACCUMULATOR_NAMES]
 
 
-async def _insert_content(
+def _counters() -> list[ColumnElement[Any]]:
+    # NULL stands for 0 in the rollups (rollups/maintain.py says why).
+    return [func.nullif(a.sql(), 0) for a in ACCUMULATORS]
+
+
+def _parents(level: Level) -> list[Any]:
+    return [
+        func.min(S.company_id) if level.depth >= 1 else literal(0),
+        func.min(S.project_id) if level.depth >= 2 else literal(0),
+    ]
+
+
+async def _count(
     session: AsyncSession,
+    level: Level,
     grain: str,
     bucket: ColumnElement[Any],
-    dimension: str,
-    value: ColumnElement[Any] | None,
     where: ColumnElement[bool],
+    dimension: str = "",
+    value: ColumnElement[Any] | None = None,
 ) -> None:
+    """Rows of ``level`` (company or content) counted from the sessions."""
     value_expr: ColumnElement[Any] = value if value is not None else literal("", String)
-    groups: list[Any] = [S.ar_content_id, bucket, S.is_bot]
+    groups: list[Any] = [level.column, bucket, S.is_bot]
     if value is not None:
         groups.append(value)
     rows = (
         select(
-            literal("content", String), S.ar_content_id, literal(grain, String),
-            literal(dimension, String), bucket, value_expr, S.is_bot,
-            func.min(S.company_id), func.min(S.project_id),
-            *(a.sql() for a in ACCUMULATORS),
+            literal(level.name, String), level.column, literal(grain, String),
+            literal(dimension, String), bucket, value_expr, S.is_bot, *_parents(level),
+            *_counters(),
         )
         .where(where)
         .group_by(*groups)
@@ -142,7 +168,9 @@ async def _insert_content(
 KEY_COLUMNS = ["level", "entity_id", "grain", "dimension", "bucket", "value", "is_bot"]
 
 
-async def _insert_properties_at_once(session: AsyncSession, where: ColumnElement[bool]) -> None:
+async def _count_properties_at_once(
+    session: AsyncSession, level: Level, where: ColumnElement[bool]
+) -> None:
     """PostgreSQL: every property's day rows in one scan, with GROUPING SETS (one set per
     property). Constants are rendered inline so that GROUPING() sees the very expressions
     the sets group by."""
@@ -159,13 +187,12 @@ async def _insert_properties_at_once(session: AsyncSession, where: ColumnElement
     day = utc_day_start(S.created_at)
     rows = (
         select(
-            literal("content", String), S.ar_content_id, literal("d", String), dimension, day,
-            value, S.is_bot, func.min(S.company_id), func.min(S.project_id),
-            *(a.sql() for a in ACCUMULATORS),
+            literal(level.name, String), level.column, literal("d", String), dimension, day,
+            value, S.is_bot, *_parents(level), *_counters(),
         )
         .where(where)
         .group_by(
-            S.ar_content_id, day, S.is_bot,
+            level.column, day, S.is_bot,
             func.grouping_sets(*(tuple_(v) for v in values.values())),
         )
     )  # fmt: skip
@@ -174,7 +201,7 @@ async def _insert_properties_at_once(session: AsyncSession, where: ColumnElement
 
 async def _derive(
     session: AsyncSession,
-    content: Level,
+    source_level: Level,
     level: Level,
     start: datetime,
     end: datetime,
@@ -182,39 +209,27 @@ async def _derive(
     *,
     day_totals: bool,
 ) -> None:
-    """Rows of ``level`` as sums of content rows: the content level's day totals from its
-    hours (``day_totals``), or a parent level's hours and days from content hours and days."""
-    source = and_(R.c.level == content.name, R.c.bucket >= start, R.c.bucket < end)
+    """Rows of a parent ``level`` as sums of ``source_level`` rows: only the day totals
+    (``day_totals``), or every row (hours, day totals and property days)."""
+    source = and_(R.c.level == source_level.name, R.c.bucket >= start, R.c.bucket < end)
     if day_totals:
-        source = and_(source, R.c.grain == "h")
-        bucket: Any = utc_day_start(R.c.bucket)
-        grain: Any = literal("d", String)
-        entity: Any = R.c.entity_id
-        if content_ids is not None:
-            source = and_(source, R.c.entity_id.in_(list(content_ids)))
-    else:
-        bucket, grain = R.c.bucket, R.c.grain
-        entity = {"all": literal(0), "company": R.c.company_id, "project": R.c.project_id}[
-            level.name
-        ]
-        if content_ids is not None and level.session_column is not None:
-            parent = R.c.company_id if level.name == "company" else R.c.project_id
-            source = and_(source, parent.in_(_owners(level, content_ids)))
+        source = and_(source, R.c.grain == "d", R.c.dimension == "")
+    entity = {"all": literal(0), "company": R.c.company_id, "project": R.c.project_id}[level.name]
+    if content_ids is not None and level.session_column is not None:
+        parent = R.c.company_id if level.name == "company" else R.c.project_id
+        source = and_(source, parent.in_(_owners(level, content_ids)))
     company = R.c.company_id if level.depth >= 1 else literal(0)
     project = R.c.project_id if level.depth >= 2 else literal(0)
-    groups = [
-        g for g in (entity, grain, R.c.dimension, bucket, R.c.value, R.c.is_bot)
-        if not _is_literal(g)
-    ]  # fmt: skip
+    keys = (entity, R.c.grain, R.c.dimension, R.c.bucket, R.c.value, R.c.is_bot)
     rows = (
         select(
-            literal(level.name, String), entity, grain, R.c.dimension, bucket, R.c.value,
-            R.c.is_bot, func.min(company) if level.depth >= 1 else literal(0),
+            literal(level.name, String), *keys,
+            func.min(company) if level.depth >= 1 else literal(0),
             func.min(project) if level.depth >= 2 else literal(0),
-            *(func.sum(R.c[n]) for n in ACCUMULATOR_NAMES),
+            *(func.nullif(func.sum(R.c[n]), 0) for n in ACCUMULATOR_NAMES),
         )
         .where(source)
-        .group_by(*groups)
+        .group_by(*(k for k in keys if not _is_literal(k)))
     )  # fmt: skip
     await session.execute(insert(R).from_select([*KEY_COLUMNS, *COUNTERS], rows))
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.models import RollupState
 
-CURRENT = 1
+CURRENT = 2  # 2: migration 0011 (NULL counters; hours and breakdowns at shared levels)
 
 
 async def is_current(session: AsyncSession) -> bool:

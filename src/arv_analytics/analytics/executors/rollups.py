@@ -8,7 +8,9 @@ sessions for partial days (a visitor is counted once per UTC day, so days cannot
 
 The rollup rows hold one breakdown property each, so a question involving two different
 properties (in dimensions or filters) is answered by the raw executor, and the answer's
-meta says so.
+meta says so. Hour rows and property rows exist only at the shared levels (all, company;
+dimensions.HOUR_LEVELS): a project- or content-level question reads its hours from raw
+sessions and its breakdowns by property wholly from them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.analytics.dimensions import HIERARCHY, PROPERTIES
+from arv_analytics.analytics.dimensions import (
+    BREAKDOWN_LEVELS,
+    HIERARCHY,
+    HOUR_LEVELS,
+    PROPERTIES,
+)
 from arv_analytics.analytics.executors import Answer, GroupKey, raw
 from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, zero
 from arv_analytics.analytics.periods import bucket_key
@@ -164,6 +171,10 @@ def _in(column: Any, ranges: Sequence[Range]) -> Any:
     return or_(*(and_(column >= a, column < b) for a, b in ranges)) if ranges else false()
 
 
+_HOUR_LEVELS = {lv.name for lv in HOUR_LEVELS}
+_BREAKDOWN_LEVELS = {lv.name for lv in BREAKDOWN_LEVELS}
+
+
 class RollupExecutor:
     name = "rollups"
 
@@ -180,7 +191,15 @@ class RollupExecutor:
             )
             return answer
         prop = next(iter(props), None)
-        plan = Plan(q, hours_allowed=prop is None)
+        level = _level(q)
+        if prop is not None and level not in _BREAKDOWN_LEVELS:
+            answer = await self._raw.run(session, q)
+            answer.warnings.append(
+                f"answered from raw sessions: breakdowns by property are rolled up for all "
+                f"contents and per company, and this question is scoped by {level}"
+            )
+            return answer
+        plan = Plan(q, hours_allowed=prop is None and level in _HOUR_LEVELS)
         groups: dict[GroupKey, dict[str, int]] = {}
         used_raw = False
         if plan.days or plan.hours:
