@@ -7,7 +7,7 @@ scope naming another company's entity is answered as unknown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -84,10 +84,7 @@ class Engine:
         return await repository.first_seen(session, company_scope)
 
     async def totals(self, session: AsyncSession, q: Query) -> tuple[dict[str, int], Answer]:
-        flat = Query(
-            q.period, q.tz, q.now, q.metrics, None, (), q.filters, q.include_bots,
-            q.company_scope, (), 1, 0, None, q.scope,
-        )  # fmt: skip
+        flat = replace(q, time=None, dimensions=(), order_by=(), limit=1, offset=0, comparison=None)
         answer = await self.executor.run(session, flat)
         acc = zero()
         for values in answer.groups.values():

@@ -7,7 +7,7 @@ existence is checked by the engine, the caller's company restriction is part of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +18,12 @@ from arv_analytics.analytics.dimensions import (
     TIME_GRANULARITIES,
     TIME_PREFIX,
 )
-from arv_analytics.analytics.metrics import DEFAULT_METRICS, METRICS
+from arv_analytics.analytics.metrics import (
+    ACCUMULATOR_NAMES,
+    DEFAULT_METRICS,
+    METRICS,
+    accumulators_for,
+)
 from arv_analytics.analytics.periods import NAMED_PERIODS, Period, local_midnight, named
 from arv_analytics.errors import InvalidInput
 
@@ -51,6 +56,8 @@ class Query:
     comparison: str | None = None
     # The request's scope as hierarchy filters already folded into ``filters``.
     scope: tuple[tuple[str, int], ...] = field(default=())
+    # The compatible endpoints report raw accumulators no metric is computed from.
+    all_accumulators: bool = False
 
     @property
     def properties_used(self) -> set[str]:
@@ -59,15 +66,16 @@ class Query:
         }
 
     @property
+    def accumulators(self) -> tuple[str, ...]:
+        """The registry accumulators this question's metrics are computed from."""
+        return ACCUMULATOR_NAMES if self.all_accumulators else accumulators_for(self.metrics)
+
+    @property
     def needs_visitors(self) -> bool:
         return any(METRICS[m].needs_visitors for m in self.metrics)
 
     def with_period(self, period: Period) -> Query:
-        return Query(
-            period, self.tz, self.now, self.metrics, self.time, self.dimensions, self.filters,
-            self.include_bots, self.company_scope, self.order_by, self.limit, self.offset,
-            self.comparison, self.scope,
-        )  # fmt: skip
+        return replace(self, period=period)
 
 
 def _problem(name: str, message: str) -> InvalidInput:

@@ -120,7 +120,7 @@ def _window_query(
     return qm.Query(
         period=period, tz=qm.zone("UTC"), now=until, metrics=LEGACY_METRICS, time=None,
         dimensions=(), filters=filters, include_bots=include_bots,
-        company_scope=principal.company_id, scope=scope,
+        company_scope=principal.company_id, scope=scope, all_accumulators=True,
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from arv_analytics.models import ARViewSession
 from arv_analytics.sql_functions import bucket_text, shift_seconds, utc_day, utc_minute
 
 S = ARViewSession
+BY_NAME = {a.name: a for a in ACCUMULATORS}
 Range = tuple[datetime, datetime]
 
 
@@ -103,7 +104,7 @@ def _key(q: Query, row: Sequence[Any]) -> GroupKey:
 def figures_statement(q: Query, ranges: Sequence[Range]) -> Select[Any]:
     groups = group_exprs(q, ranges)
     return (
-        select(*groups, *(a.sql().label(a.name) for a in ACCUMULATORS))
+        select(*groups, *(BY_NAME[n].sql().label(n) for n in q.accumulators))
         .where(where(q, ranges))
         .group_by(*groups)
     )
@@ -137,8 +138,8 @@ async def aggregate(
     if figures and ranges:
         for row in await session.execute(figures_statement(q, ranges)):
             acc = out.setdefault(_key(q, row[:width]), zero())
-            for a, v in zip(ACCUMULATORS, row[width:], strict=True):
-                acc[a.name] += int(v or 0)
+            for name, v in zip(q.accumulators, row[width:], strict=True):
+                acc[name] += int(v or 0)
     if visitors and ranges:
         for row in await session.execute(visitors_statement(q, ranges)):
             acc = out.setdefault(_key(q, row[:width]), zero())

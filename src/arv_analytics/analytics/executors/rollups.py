@@ -29,7 +29,7 @@ from arv_analytics.analytics.dimensions import (
     PROPERTIES,
 )
 from arv_analytics.analytics.executors import Answer, GroupKey, raw
-from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, zero
+from arv_analytics.analytics.metrics import zero
 from arv_analytics.analytics.periods import bucket_key
 from arv_analytics.analytics.query import Query
 from arv_analytics.models import RollupDailyVisitors, rollup_stats
@@ -255,7 +255,7 @@ class RollupExecutor:
         for name in q.dimensions:
             keys.append(value_col if name in PROPERTIES else _hierarchy_column(R, level, name))
         stmt = (
-            select(*keys, *(func.sum(R.c[n]) for n in ACCUMULATOR_NAMES))
+            select(*keys, *(func.sum(R.c[n]) for n in q.accumulators))
             .where(and_(*conditions))
             .group_by(*keys)
         )
@@ -263,7 +263,7 @@ class RollupExecutor:
         for row in await session.execute(stmt):
             key = _group_key(q, row[:width], local=True)
             acc = groups.setdefault(key, zero())
-            for name, value in zip(ACCUMULATOR_NAMES, row[width:], strict=True):
+            for name, value in zip(q.accumulators, row[width:], strict=True):
                 acc[name] += int(value or 0)
 
     async def _rollup_visitors(
