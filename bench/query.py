@@ -115,6 +115,7 @@ Request = tuple[str, str, str, dict[str, Any] | None]  # label, method, path, JS
 def endpoints(ids: dict[str, int]) -> list[Request]:
     q = "/api/v1/query"
     content_filter = {"dimension": "content", "op": "is", "values": [ids["content"]]}
+    company_filter = {"dimension": "company", "op": "is", "values": [ids["company"]]}
     return [
         # A same-run baseline: an authenticated one-row catalog read (token, FastAPI, JSON).
         ("(baseline) catalog company", "GET", f"/api/companies/{ids['company']}", None),
@@ -127,7 +128,10 @@ def endpoints(ids: dict[str, int]) -> list[Request]:
         ("12mo monthly", "POST", q,
          {"period": "12mo", "dimensions": ["time:month"],
           "metrics": ["views", "unique_visitors"]}),
-        ("country, 1 filter", "POST", q,
+        ("country, 1 filter (company)", "POST", q,
+         {"period": "30d", "dimensions": ["country"], "filters": [company_filter],
+          "metrics": ["views", "video_play_rate"]}),
+        ("country, content filter", "POST", q,
          {"period": "30d", "dimensions": ["country"], "filters": [content_filter],
           "metrics": ["views", "video_play_rate"]}),
         ("country, 2 filters (raw)", "POST", q,
