@@ -61,7 +61,9 @@ ROLLUP_KEYS = ("level", "entity_id", "grain", "dimension", "bucket", "value", "i
 
 
 class RollupDailyVisitors(Base):
-    """Unique visitors per UTC day × level (company, project, content) × entity.
+    """Unique visitors per UTC day × level (company, project, content) × entity, and per day
+    at the level "all" (entity 0: the sum of the companies' rows, a visitor key being per
+    company).
 
     ``humans`` counts visitors among non-bot views, ``everyone`` among all views. The parents
     (company_id, project_id) allow scoped child-level breakdowns without a join.

@@ -38,7 +38,7 @@ from arv_analytics.analytics.dimensions import (
     PROPERTIES,
     property_value,
 )
-from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, contribution
+from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, HISTOGRAMS, contribution
 from arv_analytics.models import ROLLUP_KEYS, RollupDailyVisitors, VisitorKey, rollup_stats
 
 Key = tuple[Any, ...]  # ROLLUP_KEYS values
@@ -106,6 +106,10 @@ def session_keys(row: Mapping[str, Any]) -> list[tuple[Key, Parents]]:
     return out
 
 
+_HISTOGRAM_OF = {name: h.prefix for h in HISTOGRAMS for name in h.names}
+_GROUP = {name: _HISTOGRAM_OF.get(name, "") for name in ACCUMULATOR_NAMES}
+
+
 class Changes:
     """Accumulator changes per rollup key, summed before anything is written."""
 
@@ -125,12 +129,16 @@ class Changes:
                     acc[name] = acc.get(name, 0) + sign * v
 
     def rows(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """The rows to add and the accumulators any of them changes. Only those columns are
-        written: a batch of starts touches a dozen of the ~100, and the others keep their
-        value (or their default of 0 in a new row)."""
+        """The rows to add and the columns to write: the column groups any of them changes
+        (a batch of starts touches the scalar counters, not the histograms); the others keep
+        their value, or NULL in a new row."""
         out = []
         changed = {name for acc in self._rows.values() for name, v in acc.items() if v}
-        columns = [name for name in ACCUMULATOR_NAMES if name in changed]
+        # Whole column groups (the scalar counters, each histogram): at most 16 statement
+        # shapes, so the statement caches of SQLAlchemy and asyncpg keep hitting; a column
+        # list per batch made thousands of shapes, each compiled and prepared anew.
+        groups = {_GROUP[name] for name in changed}
+        columns = [name for name in ACCUMULATOR_NAMES if _GROUP[name] in groups]
         for key, acc in self._rows.items():
             if not any(acc.values()):
                 continue  # an end that changed nothing this row counts
@@ -201,8 +209,13 @@ async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         lambda: {"humans": 0, "everyone": 0}
     )
     conn = await session.connection()
+    parents[("all", 0)] = (0, 0)
     for day, level, entity, scope, _ in (await conn.execute(stmt, params)).all():
         counts[(level, entity, day)][scope] += 1
+        if level == "company":
+            # All companies' row: the sum of their daily uniques (a visitor key is per
+            # company), so an overview reads one row per day whatever the catalog holds.
+            counts[("all", 0, day)][scope] += 1
     await _add(
         session,
         RollupDailyVisitors.__table__,

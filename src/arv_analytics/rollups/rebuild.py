@@ -280,6 +280,8 @@ async def _visitors(
                 rows,
             )
         )
+        if level.name == "company":
+            await _all_visitors(session, first, last)
         if last < keep_from:
             continue
         recent = and_(where, S.created_at >= day_start(max(first, keep_from)))
@@ -296,6 +298,26 @@ async def _visitors(
                     ["day", "level", "entity_id", "scope", "visitor_hash"], key_rows
                 )
             )
+
+
+async def _all_visitors(session: AsyncSession, first: date, last: date) -> None:
+    """The "all" level's daily visitors: the sum of the company rows (a visitor is counted
+    once per company and day), recounted after them."""
+    V = RollupDailyVisitors  # noqa: N806 - the table, as in the other modules
+    await session.execute(delete(V).where(V.level == ALL.name, V.day >= first, V.day <= last))
+    rows = (
+        select(
+            literal(ALL.name, String), literal(0), V.day, literal(0), literal(0),
+            func.sum(V.humans), func.sum(V.everyone),
+        )
+        .where(V.level == COMPANY.name, V.day >= first, V.day <= last)
+        .group_by(V.day)
+    )  # fmt: skip
+    await session.execute(
+        insert(V).from_select(
+            ["level", "entity_id", "day", "company_id", "project_id", "humans", "everyone"], rows
+        )
+    )
 
 
 async def rebuild(

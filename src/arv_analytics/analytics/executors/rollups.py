@@ -274,7 +274,6 @@ class RollupExecutor:
         groups: dict[GroupKey, dict[str, int]],
     ) -> None:
         level = _level(q)
-        level = "company" if level == "all" else level
         table = V.__table__
         column = table.c.everyone if q.include_bots else table.c.humans
         day_ranges = [(a.date(), b.date()) for a, b in days]

@@ -3,7 +3,8 @@ the shared levels.
 
 ``rollup_stats`` is recreated with nullable counters (NULL stands for 0; PostgreSQL stores a
 NULL as one bit instead of eight bytes) and from now on holds hour rows and per-property day
-rows only at the levels "all" and "company" (project and content levels keep day totals). The
+rows only at the levels "all" and "company" (project and content levels keep day totals), and
+rollup_daily_visitors gains the level "all" (the sum of the companies' daily visitors). The
 rows are refilled by a recount: rollup_state.version is 0 when sessions exist, and `arv-analytics
 db upgrade` / `serve --migrate` / `arv-analytics rollup` recount (until then analytics are
 answered from the raw sessions).
@@ -96,7 +97,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The older release's layout, refilled by its `arv-analytics rollup`.
+    # The older release's layout, refilled by its `arv-analytics rollup`; it has no daily
+    # visitor rows at the level "all".
+    op.execute("DELETE FROM rollup_daily_visitors WHERE level = 'all'")
     _drop()
     _create(nullable=False)
     _stale(1)
