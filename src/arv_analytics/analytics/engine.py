@@ -1,13 +1,14 @@
 """The analytics engine: runs a validated Query through the executor chosen at start-up and
 shapes the answer (every time bucket, metrics from accumulators, comparison, order, page).
 
-Scope is enforced here, once: the caller's company restriction is part of every Query, and a
-scope naming another company's entity is answered as unknown.
+Scope is enforced here, once: the caller's company (and, for a project share link, project)
+restriction is part of every Query, and a scope naming an entity outside it is answered as
+unknown.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -77,17 +78,17 @@ class Engine:
 
     async def check_scope(self, session: AsyncSession, q: Query) -> None:
         for level, ident in q.scope:
-            if await repository.entity(session, level, ident, q.company_scope) is None:
+            found = await repository.entity(session, level, ident, q.company_scope, q.project_scope)
+            if found is None:
                 raise NotFound(f"{LABELS[level]} {ident} not found")
 
-    async def first_seen(self, session: AsyncSession, company_scope: int | None) -> datetime | None:
-        return await repository.first_seen(session, company_scope)
+    async def first_seen(
+        self, session: AsyncSession, company_scope: int | None, project_scope: int | None = None
+    ) -> datetime | None:
+        return await repository.first_seen(session, company_scope, project_scope)
 
     async def totals(self, session: AsyncSession, q: Query) -> tuple[dict[str, int], Answer]:
-        flat = Query(
-            q.period, q.tz, q.now, q.metrics, None, (), q.filters, q.include_bots,
-            q.company_scope, (), 1, 0, None, q.scope,
-        )  # fmt: skip
+        flat = replace(q, time=None, dimensions=(), order_by=(), limit=1, offset=0, comparison=None)
         answer = await self.executor.run(session, flat)
         acc = zero()
         for values in answer.groups.values():

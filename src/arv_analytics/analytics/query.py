@@ -7,7 +7,7 @@ existence is checked by the engine, the caller's company restriction is part of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +51,19 @@ class Query:
     comparison: str | None = None
     # The request's scope as hierarchy filters already folded into ``filters``.
     scope: tuple[tuple[str, int], ...] = field(default=())
+    # The caller's project (a project share link): only this project. Like company_scope it
+    # is the principal's, not the request's; it is folded into ``filters`` on construction,
+    # so every executor restricts to it with the hierarchy filter code it already has, and
+    # a Query restricted to a project cannot exist without that filter.
+    project_scope: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.project_scope is None:
+            return
+        principal = Filter("project", "is", (str(self.project_scope),))
+        if principal not in self.filters:
+            # Frozen: this is construction, not mutation.
+            object.__setattr__(self, "filters", (*self.filters, principal))
 
     @property
     def properties_used(self) -> set[str]:
@@ -63,11 +76,7 @@ class Query:
         return any(METRICS[m].needs_visitors for m in self.metrics)
 
     def with_period(self, period: Period) -> Query:
-        return Query(
-            period, self.tz, self.now, self.metrics, self.time, self.dimensions, self.filters,
-            self.include_bots, self.company_scope, self.order_by, self.limit, self.offset,
-            self.comparison, self.scope,
-        )  # fmt: skip
+        return replace(self, period=period)
 
 
 def _problem(name: str, message: str) -> InvalidInput:

@@ -23,7 +23,10 @@
     ["tracking_quality", "Tracking quality", null],
     ["camera_outcome", "Camera outcome", null],
   ].filter(([, , kinds]) => !kinds || kinds.includes(config.kind));
-  const PAGE_OF = { company: "companies", project: "projects", content: "content" };
+  // A share link's page is one scope only: no links to other pages.
+  const PAGE_OF = config.share ? {} : { company: "companies", project: "projects", content: "content" };
+  const AUTH = config.share ? { "X-ARV-CSRF": csrf, "X-ARV-Share": String(config.share) }
+    : { "X-ARV-CSRF": csrf };
   const ROWS = 10;
   const nf = new Intl.NumberFormat();
   const labels = {}; // "dimension:value" → a name, learnt from the breakdowns' labels
@@ -92,10 +95,12 @@
     const response = await fetch(path, {
       ...options,
       credentials: "same-origin",
-      headers: { "X-ARV-CSRF": csrf, "Content-Type": "application/json", ...(options.headers || {}) },
+      headers: { ...AUTH, "Content-Type": "application/json", ...(options.headers || {}) },
     });
     if (response.status === 401) {
-      location.assign(`/dashboard?next=${encodeURIComponent(location.pathname)}`);
+      // A share page opens its link again (a revoked link then says so); others sign in.
+      if (config.share) location.reload();
+      else location.assign(`/dashboard?next=${encodeURIComponent(location.pathname)}`);
       throw new Error("signed out");
     }
     if (!response.ok) {
