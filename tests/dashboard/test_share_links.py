@@ -371,7 +371,7 @@ def test_password_csrf_revocation_and_expiry(
         assert form.status_code == 200
         assert 'name="password"' in form.text
         assert 'id="arv-config"' not in form.text  # nothing of the dashboard before it
-        assert form.headers["referrer-policy"] == "no-referrer"
+        assert form.headers["referrer-policy"] == "same-origin"
         assert not [c for c in web.cookies if c.startswith("arv_share_") and c != "arv_share_csrf"]
         wrong = web.post(url, data={"csrf": form_csrf(form.text), "password": "wrong horse"})
         assert wrong.status_code == 401

@@ -32,8 +32,10 @@ from arv_analytics.web import assets
 router = APIRouter(include_in_schema=False)
 
 PASSWORD_COOKIE = "arv_share_csrf"  # noqa: S105 - a cookie's name
-# The secret is the URL: no page it opens may pass it on in a Referer.
-_HEADERS = {**NO_STORE, "Referrer-Policy": "no-referrer"}
+# The secret is the URL: no page it opens may pass it on to another site in a Referer.
+# (Not no-referrer: with it a browser posts the password form with "Origin: null", which
+# the same-origin check must refuse.)
+_HEADERS = {**NO_STORE, "Referrer-Policy": "same-origin"}
 # Guessing a link's password: scrypt makes each try cost ~50 ms; this caps the tries per
 # link (in this process) so that a weak password still takes years to guess.
 _ATTEMPTS = RateLimitItemPerMinute(10)

@@ -349,15 +349,23 @@
       : "No views yet in this period — embed the tracker (/static/arv-tracker.v1.js) or open an AR viewer link, or pick a longer period.";
   }
 
-  function drawHeatmap(answer) {
+  function drawHeatmap(answer, state) {
     const table = $("heatmap");
     table.replaceChildren();
     const cellsByKey = {};
     let max = 0;
+    let total = 0;
     for (const r of answer.results) {
       cellsByKey[r.dimensions["time:weekday_hour"]] = r.metrics.views;
       max = Math.max(max, r.metrics.views || 0);
+      total += r.metrics.views || 0;
     }
+    const colgroup = document.createElement("colgroup");
+    const first = document.createElement("col");
+    first.className = "heat-day";
+    colgroup.append(first);
+    for (let h = 0; h < 24; h++) colgroup.append(document.createElement("col"));
+    table.append(colgroup);
     const head = table.createTHead().insertRow();
     head.append(document.createElement("th"));
     for (let h = 0; h < 24; h++) {
@@ -375,10 +383,14 @@
       for (let h = 0; h < 24; h++) {
         const v = cellsByKey[`${i + 1}-${String(h).padStart(2, "0")}`] || 0;
         const td = tr.insertCell();
-        td.title = `${day} ${h}:00 — ${nf.format(v)} views`;
+        td.title = `${day} ${h}:00–${h + 1}:00 — ${nf.format(v)} views`;
+        td.dataset.value = String(v);
         td.style.opacity = max ? String(0.08 + (0.92 * v) / max) : "0.08";
       }
     });
+    $("heat-note").textContent = total
+      ? `Hours in ${state.timezone}; the darkest cell is ${nf.format(max)} views.`
+      : emptyText();
   }
 
   function drawChips(state) {
@@ -441,10 +453,12 @@
       drawHeadline(headline);
       drawSeries(timeline, series);
       drawFunnel(funnel);
-      drawHeatmap(heat);
+      drawHeatmap(heat, state);
       const warnings = headline.meta.warnings || [];
       setStatus(warnings.join(" "));
       document.body.dataset.loaded = String(id);
+      // For bench/dashboard.py: from navigation start to every panel drawn.
+      performance.mark(`arv-panels-drawn-${id}`);
     } catch (error) {
       if (id === loadId) setStatus(`Could not load: ${error.message}`, true);
     }
