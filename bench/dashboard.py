@@ -38,9 +38,12 @@ DESKTOP_UA = (
 LOADED_JS = """() => {
   const marks = performance.getEntriesByType("mark")
     .filter(m => m.name.startsWith("arv-panels-drawn"));
+  const first = performance.getEntriesByType("mark")
+    .filter(m => m.name.startsWith("arv-headline-drawn"));
   const api = performance.getEntriesByType("resource")
     .filter(r => r.name.includes("/api/v1/"));
   return { drawn: marks.length ? marks[0].startTime : null, calls: api.length,
+           headline: first.length ? first[0].startTime : null,
            slowest: Math.max(0, ...api.map(r => r.duration)) };
 }"""
 
@@ -67,6 +70,66 @@ def most_viewed(base: str, token: str) -> dict[str, int]:
     ids["share_url"] = link["url"]  # type: ignore[assignment]
     ids["share_id"] = int(link["id"])
     return ids
+
+
+BREAKDOWNS = ["company", "project", "content", "placement", "source", "device_type", "browser",
+              "os", "country", "city", "tracking_quality", "camera_outcome"]  # fmt: skip
+HEADLINE = ["views", "unique_visitors", "median_duration_seconds", "video_play_rate",
+            "target_found_rate"]  # fmt: skip
+
+
+def page_questions(scope: dict[str, int], period: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """The questions a company page asks (dashboard.js load()), one by one."""
+    series = "time:month" if period in ("12mo", "year", "all") else "time:day"
+    base = {"scope": scope, "period": period, "timezone": "UTC",
+            "comparison": "previous_period", "filters": []}  # fmt: skip
+    out = [
+        ("headline", "/api/v1/query", {**base, "metrics": HEADLINE}),
+        (
+            "series",
+            "/api/v1/query",
+            {
+                **base,
+                "metrics": ["views", "unique_visitors"],
+                "dimensions": [series],
+                "totals": False,
+            },
+        ),
+        ("funnel", "/api/v1/funnel", {**base, "comparison": None}),
+        (
+            "heatmap",
+            "/api/v1/query",
+            {
+                **base,
+                "metrics": ["views"],
+                "comparison": None,
+                "dimensions": ["time:weekday_hour"],
+                "totals": False,
+                "limit": 200,
+            },
+        ),
+    ]
+    for d in BREAKDOWNS[1:] if "company_id" in scope else BREAKDOWNS[2:]:
+        out.append((d, "/api/v1/query", {**base, "metrics": ["views", "video_play_rate"],
+                                          "dimensions": [d], "comparison": None, "limit": 10,
+                                          "totals": False, "order_by": ["-views", d]}))  # fmt: skip
+    return out
+
+
+def per_call(base: str, token: str, scope: dict[str, int], period: str, repeats: int) -> None:
+    """Each of the page's calls alone, in sequence: what each costs without the others."""
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=auth, timeout=120) as c:
+        for name, path, body in page_questions(scope, period):
+            times = []
+            for _ in range(repeats + 1):
+                began = time.perf_counter()
+                r = c.post(path, json=body)
+                times.append((time.perf_counter() - began) * 1000)
+                r.raise_for_status()
+            source = r.json()["meta"]["source"]
+            print(f"  {period:5} {name:17} p50 {statistics.median(times[1:]):7.0f} ms  "
+                  f"({source})", flush=True)  # fmt: skip
 
 
 def load_once(browser: Browser, url: str, cookies: list[Any]) -> dict[str, float]:
@@ -103,6 +166,7 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="SQLAlchemy URL of a loaded database")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--periods", default="30d,12mo")
+    parser.add_argument("--per-call", action="store_true", help="also time each call alone")
     args = parser.parse_args()
     token = os.environ["ARV_ADMIN_TOKEN"]
     migrate(args.url, token)
@@ -128,7 +192,8 @@ def main() -> None:
                 share_cookies = share_ctx.cookies()
                 share_ctx.close()
                 print(f"{'page':16} {'period':6} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} "
-                      f"{'max ms':>8} {'calls':>5} {'slowest call p50':>17}")  # fmt: skip
+                      f"{'max ms':>8} {'headline p50':>12} {'calls':>5} "
+                      f"{'slowest call p50':>17}")  # fmt: skip
                 for period in args.periods.split(","):
                     for name, path in pages.items():
                         cookies = share_cookies if name.startswith("share") else admin
@@ -137,11 +202,16 @@ def main() -> None:
                         runs = [load_once(browser, url, cookies) for _ in range(args.repeats)]
                         drawn = [r["drawn"] for r in runs]
                         slowest = statistics.median(r["slowest"] for r in runs)
+                        first = statistics.median(r["headline"] or 0 for r in runs)
                         print(f"{name:16} {period:6} {len(runs):>3} "
                               f"{statistics.median(drawn):8.0f} {nearest_rank(drawn, 0.95):8.0f} "
-                              f"{max(drawn):8.0f} {int(runs[0]['calls']):>5} {slowest:17.0f}",
-                              flush=True)  # fmt: skip
+                              f"{max(drawn):8.0f} {first:12.0f} {int(runs[0]['calls']):>5} "
+                              f"{slowest:17.0f}", flush=True)  # fmt: skip
                 browser.close()
+            if args.per_call:
+                print("each call of the company page alone, sequential:")
+                for period in args.periods.split(","):
+                    per_call(server.base, token, {"company_id": ids["company"]}, period, 5)
         finally:
             stop(server)
     print(f"at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "

@@ -439,21 +439,27 @@
     drawChips(state);
     setStatus("Loading…");
     const series = seriesDimension(state);
+    // Each panel is drawn as soon as its answer arrives (the headline first, it is asked
+    // first); panels keep their places because they are laid out before anything arrives.
+    for (const [d, title] of BREAKDOWNS) panel(d, title);
+    const current = () => id === loadId; // false once a newer load has started
+    const draw = (promise, fn) => promise.then((answer) => { if (current()) fn(answer); return answer; });
     try {
-      const [headline, timeline, funnel, heat, ...breakdowns] = await Promise.all([
-        query(question(state, { metrics: HEADLINE })),
-        query(question(state, { metrics: ["views", "unique_visitors"], dimensions: [series], totals: false })),
-        query(question(state, { comparison: null }), "/api/v1/funnel"),
-        query(question(state, { metrics: ["views"], dimensions: ["time:weekday_hour"], comparison: null, totals: false, limit: 200 })),
-        ...BREAKDOWNS.map(([d]) => query(breakdownQuestion(state, d, ROWS))),
+      const [headline] = await Promise.all([
+        draw(query(question(state, { metrics: HEADLINE })), (a) => {
+          drawHeadline(a);
+          performance.mark(`arv-headline-drawn-${id}`);
+        }),
+        draw(query(question(state, { metrics: ["views", "unique_visitors"], dimensions: [series], totals: false })),
+          (a) => drawSeries(a, series)),
+        draw(query(question(state, { comparison: null }), "/api/v1/funnel"), drawFunnel),
+        ...BREAKDOWNS.map(([d, title]) => draw(query(breakdownQuestion(state, d, ROWS)),
+          (a) => drawBreakdown(d, title, a))),
+        draw(query(question(state, { metrics: ["views"], dimensions: ["time:weekday_hour"], comparison: null, totals: false, limit: 200 })),
+          (a) => drawHeatmap(a, state)),
       ]);
-      if (id !== loadId) return; // a newer load started meanwhile
-      BREAKDOWNS.forEach(([d, title], i) => drawBreakdown(d, title, breakdowns[i]));
+      if (!current()) return;
       drawChips(state); // now with the names the breakdowns taught
-      drawHeadline(headline);
-      drawSeries(timeline, series);
-      drawFunnel(funnel);
-      drawHeatmap(heat, state);
       const warnings = headline.meta.warnings || [];
       setStatus(warnings.join(" "));
       document.body.dataset.loaded = String(id);
