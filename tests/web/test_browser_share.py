@@ -28,7 +28,9 @@ from tests.web.test_browser_dashboard import (  # noqa: F401 - fixtures used by 
 
 
 def test_a_share_link_opens_one_project_and_nothing_more(
-    dash: Dash, watched: Watched, browser: Chromium
+    dash: Dash,  # noqa: F811 - the fixture imported above
+    watched: Watched,  # noqa: F811
+    browser: Chromium,  # noqa: F811
 ) -> None:
     admin = watched.page
     project = dash.company["project_id"]
