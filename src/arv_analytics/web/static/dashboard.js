@@ -445,8 +445,7 @@
     const current = () => id === loadId; // false once a newer load has started
     const draw = (promise, fn) => promise.then((answer) => { if (current()) fn(answer); return answer; });
     try {
-      // Two waves: what a person reads first (headline numbers and the chart) is asked alone,
-      // so it is not slowed by the dozen breakdowns sharing the server; the rest follows.
+      // All at once, the headline and the chart asked first; each drawn when it arrives.
       const [headline] = await Promise.all([
         draw(query(question(state, { metrics: HEADLINE })), (a) => {
           drawHeadline(a);
@@ -454,9 +453,6 @@
         }),
         draw(query(question(state, { metrics: ["views", "unique_visitors"], dimensions: [series], totals: false })),
           (a) => drawSeries(a, series)),
-      ]);
-      if (!current()) return;
-      await Promise.all([
         draw(query(question(state, { comparison: null }), "/api/v1/funnel"), drawFunnel),
         ...BREAKDOWNS.map(([d, title]) => draw(query(breakdownQuestion(state, d, ROWS)),
           (a) => drawBreakdown(d, title, a))),
