@@ -46,6 +46,8 @@ TABLES = (
     "rollup_daily_visitors",
     "visitor_keys",
     "ar_view_sessions",
+    "share_sessions",
+    "share_links",
     "api_tokens",
     "ar_content",
     "projects",

@@ -35,6 +35,7 @@ from arv_analytics.params import strict_query
 from arv_analytics.privacy.salts import SaltKeeper
 from arv_analytics.tenancy.endpoints import router as tokens_router
 from arv_analytics.tenancy.ratelimit import TrackingLimiter, limit_tracking
+from arv_analytics.tenancy.share_endpoints import router as share_links_router
 from arv_analytics.web import apidocs
 from arv_analytics.web.endpoints import router as web_router
 from arv_analytics.web.headers import SecurityHeaders
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", static_files(), name="static")
     app.add_middleware(TrackingCORS)
     app.include_router(tokens_router)
+    app.include_router(share_links_router)
     app.include_router(audit_router)
     app.include_router(operations_router)
     apidocs.install(app)

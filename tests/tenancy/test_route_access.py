@@ -96,6 +96,10 @@ ADMIN_ONLY = {
     ("GET", "/api/tokens/{token_id}"),
     ("DELETE", "/api/tokens/{token_id}"),
     ("GET", "/api/audit"),
+    ("POST", "/api/share-links"),
+    ("GET", "/api/share-links"),
+    ("GET", "/api/share-links/{link_id}"),
+    ("DELETE", "/api/share-links/{link_id}"),
 }
 
 # Only ARV_METRICS_TOKEN opens these: no API token does, not even an admin's (a scraper's
@@ -119,6 +123,8 @@ UNDOCUMENTED_PUBLIC = {
     "/dashboard",
     "/dashboard/sign-in",
     "/dashboard/sign-out",
+    # A share link's page: its secret is the credential (tests/dashboard/test_share_links.py).
+    "/share/{secret}",
 }
 
 # The dashboard's pages (HTML, outside the OpenAPI document): they need a dashboard session,
@@ -129,6 +135,7 @@ DASHBOARD_PAGES = {
     "/dashboard/companies/{company_id}",
     "/dashboard/projects/{project_id}",
     "/dashboard/content/{content_id}",
+    "/dashboard/share-links",  # admin sessions only: 404 for a company session
 }
 
 # Path and query parameters the walker fills with company A's ids.
@@ -137,6 +144,7 @@ IDS_OF = {
     "project_id": "project_id",
     "content_id": "content_id",
     "token_id": "token_id",
+    "link_id": "link_id",
     "session_id": "session_id",
     "unique_id": "unique_id",
 }
@@ -222,7 +230,11 @@ def _make_world(api: httpx.Client, public: httpx.Client) -> World:
                 "company_id": content["company_id"],
             },
         ).json()
+        link = api.post(
+            "/api/share-links", json={"name": f"{name} link", "company_id": content["company_id"]}
+        ).json()
         return {
+            "link_id": link["id"],
             "company_id": content["company_id"],
             "project_id": content["project_id"],
             "content_id": content["id"],
@@ -375,7 +387,8 @@ def test_dashboard_page_access(api: httpx.Client, public: httpx.Client, path: st
         assert (
             nobody.get(url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 303
         )
-    expected = {"admin": 200, "A": 404 if path == "/dashboard/overview" else 200, "B": 404}
+    admin_only = path in ("/dashboard/overview", "/dashboard/share-links")
+    expected = {"admin": 200, "A": 404 if admin_only else 200, "B": 404}
     for who, token in (("admin", ADMIN_TOKEN), ("A", world.token_a), ("B", world.token_b)):
         with cookie_client(base) as web:
             assert sign_in(web, token).status_code == 303

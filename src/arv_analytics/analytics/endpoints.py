@@ -18,7 +18,7 @@ from arv_analytics.config import Settings
 from arv_analytics.db import SessionDep
 from arv_analytics.errors import responses
 from arv_analytics.params import IdPath
-from arv_analytics.tenancy.dependencies import ReaderDep
+from arv_analytics.tenancy.dependencies import AnalyticsReaderDep
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
@@ -46,7 +46,7 @@ def _days(request: Request, days: int | None) -> int:
 async def overview(
     request: Request,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> Overview:
@@ -60,7 +60,7 @@ async def company(
     company_id: IdPath,
     request: Request,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> CompanyAnalytics:
@@ -74,7 +74,7 @@ async def project(
     project_id: IdPath,
     request: Request,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> ProjectAnalytics:
@@ -88,7 +88,7 @@ async def content(
     content_id: IdPath,
     request: Request,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     days: Days = None,
     include_bots: IncludeBots = False,
 ) -> ContentAnalytics:

@@ -1,8 +1,9 @@
 """The analytics engine: runs a validated Query through the executor chosen at start-up and
 shapes the answer (every time bucket, metrics from accumulators, comparison, order, page).
 
-Scope is enforced here, once: the caller's company restriction is part of every Query, and a
-scope naming another company's entity is answered as unknown.
+Scope is enforced here, once: the caller's company (and, for a project share link, project)
+restriction is part of every Query, and a scope naming an entity outside it is answered as
+unknown.
 """
 
 from __future__ import annotations
@@ -77,11 +78,14 @@ class Engine:
 
     async def check_scope(self, session: AsyncSession, q: Query) -> None:
         for level, ident in q.scope:
-            if await repository.entity(session, level, ident, q.company_scope) is None:
+            found = await repository.entity(session, level, ident, q.company_scope, q.project_scope)
+            if found is None:
                 raise NotFound(f"{LABELS[level]} {ident} not found")
 
-    async def first_seen(self, session: AsyncSession, company_scope: int | None) -> datetime | None:
-        return await repository.first_seen(session, company_scope)
+    async def first_seen(
+        self, session: AsyncSession, company_scope: int | None, project_scope: int | None = None
+    ) -> datetime | None:
+        return await repository.first_seen(session, company_scope, project_scope)
 
     async def totals(self, session: AsyncSession, q: Query) -> tuple[dict[str, int], Answer]:
         flat = replace(q, time=None, dimensions=(), order_by=(), limit=1, offset=0, comparison=None)

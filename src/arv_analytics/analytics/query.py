@@ -58,6 +58,19 @@ class Query:
     scope: tuple[tuple[str, int], ...] = field(default=())
     # The compatible endpoints report raw accumulators no metric is computed from.
     all_accumulators: bool = False
+    # The caller's project (a project share link): only this project. Like company_scope it
+    # is the principal's, not the request's; it is folded into ``filters`` on construction,
+    # so every executor restricts to it with the hierarchy filter code it already has, and
+    # a Query restricted to a project cannot exist without that filter.
+    project_scope: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.project_scope is None:
+            return
+        principal = Filter("project", "is", (str(self.project_scope),))
+        if principal not in self.filters:
+            # Frozen: this is construction, not mutation.
+            object.__setattr__(self, "filters", (*self.filters, principal))
 
     @property
     def properties_used(self) -> set[str]:

@@ -21,7 +21,7 @@ from arv_analytics.db import SessionDep
 from arv_analytics.errors import InvalidInput, responses
 from arv_analytics.models import utcnow
 from arv_analytics.params import MAX_ID
-from arv_analytics.tenancy.dependencies import ReaderDep
+from arv_analytics.tenancy.dependencies import AnalyticsReaderDep
 from arv_analytics.tenancy.service import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
@@ -71,7 +71,7 @@ async def query_post(
     request: Request,
     body: QueryRequest,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     format: Format = None,
 ) -> Any:
     return await _answer(request, session, principal, body, format)
@@ -112,7 +112,7 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 async def query_get(
     request: Request,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     metrics: Annotated[str | None, Query(description="Comma-separated metric names")] = None,
     dimensions: Annotated[str | None, Query(description="Comma-separated, up to 3")] = None,
     filter: Annotated[
@@ -154,7 +154,7 @@ async def query_get(
 
 @router.post("/funnel", responses=_ERRORS, summary="The AR funnel, optionally broken down")
 async def funnel_post(
-    request: Request, body: QueryRequest, session: SessionDep, principal: ReaderDep
+    request: Request, body: QueryRequest, session: SessionDep, principal: AnalyticsReaderDep
 ) -> dict[str, Any]:
     """Opened → camera granted → target found → video played: counts, conversion from the
     previous step and from the start, and the median visible time to each step. `metrics`
@@ -177,7 +177,7 @@ async def funnel_post(
 async def realtime_get(
     request: Request,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     company_id: IdQuery = None,
     project_id: IdQuery = None,
     content_id: IdQuery = None,
@@ -208,7 +208,7 @@ async def realtime_get(
     responses=responses(401),
     summary="Every metric, dimension and period the engine knows",
 )
-async def schema(principal: ReaderDep) -> dict[str, Any]:
+async def schema(principal: AnalyticsReaderDep) -> dict[str, Any]:
     del principal  # any valid token
     return {
         "metrics": {
@@ -236,7 +236,7 @@ EXPORT_DIMENSIONS = ("content", "project", "company", *PROPERTIES)
 async def export_zip(
     request: Request,
     session: SessionDep,
-    principal: ReaderDep,
+    principal: AnalyticsReaderDep,
     period: Annotated[str | None, Query()] = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: Annotated[str | None, Query()] = None,

@@ -15,11 +15,18 @@ MODELS: dict[str, Any] = {"company": Company, "project": Project, "content": ARC
 
 
 async def entity(
-    session: AsyncSession, level: str, ident: int, company_scope: int | None
+    session: AsyncSession,
+    level: str,
+    ident: int,
+    company_scope: int | None,
+    project_scope: int | None = None,
 ) -> dict[str, int] | None:
     """The entity's id and parents' ids; None when unknown or outside the caller's company
-    (another company's ids look exactly like unknown ones)."""
+    or project (another company's ids look exactly like unknown ones, and so does the
+    company itself to a caller restricted to one of its projects)."""
     model = MODELS[level]
+    if project_scope is not None and model is Company:
+        return None
     company_col = model.id if model is Company else model.company_id
     columns = [model.id]
     if model is not Company:
@@ -29,6 +36,8 @@ async def entity(
     stmt = select(*columns).where(model.id == ident)
     if company_scope is not None:
         stmt = stmt.where(company_col == company_scope)
+    if project_scope is not None:
+        stmt = stmt.where((model.id if model is Project else model.project_id) == project_scope)
     row = (await session.execute(stmt)).first()
     if row is None:
         return None
@@ -46,15 +55,21 @@ async def names(session: AsyncSession, level: str, ids: Iterable[int]) -> dict[i
     return {int(i): str(n) for i, n in rows}
 
 
-async def first_seen(session: AsyncSession, company_scope: int | None) -> datetime | None:
+async def first_seen(
+    session: AsyncSession, company_scope: int | None, project_scope: int | None = None
+) -> datetime | None:
     """When the first stored view in scope started (the start of the "all" period)."""
     stmt = select(func.min(ARViewSession.created_at))
     if company_scope is not None:
         stmt = stmt.where(ARViewSession.company_id == company_scope)
+    if project_scope is not None:
+        stmt = stmt.where(ARViewSession.project_id == project_scope)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def active_counts(session: AsyncSession, company_scope: int | None) -> dict[str, int]:
+async def active_counts(
+    session: AsyncSession, company_scope: int | None, project_scope: int | None = None
+) -> dict[str, int]:
     """Active companies, projects and contents in scope (a content counts when it, its
     project and its company are all active: the rule tracking applies)."""
     content = (
@@ -75,6 +90,9 @@ async def active_counts(session: AsyncSession, company_scope: int | None) -> dic
         content = content.where(ARContent.company_id == company_scope)
         projects = projects.where(Project.company_id == company_scope)
         companies = companies.where(Company.id == company_scope)
+    if project_scope is not None:
+        content = content.where(ARContent.project_id == project_scope)
+        projects = projects.where(Project.id == project_scope)
     row = (
         await session.execute(
             select(

@@ -51,7 +51,7 @@ async def parse(
                 filters.append(qm.Filter(level, "is", (str(ident),)))
     first_seen = None
     if body.period == "all":
-        first_seen = await engine.first_seen(session, principal.company_id)
+        first_seen = await engine.first_seen(session, principal.company_id, principal.project_id)
     period = qm.period_of(body.period, body.from_, body.to, tz, now, first_seen)
     order = qm.check_order(body.order_by, metrics, time_dim, dims)
     if body.comparison is not None and period.name in ("all", "realtime"):
@@ -64,6 +64,7 @@ async def parse(
         filters=tuple(filters), include_bots=body.include_bots,
         company_scope=principal.company_id, order_by=order, limit=body.limit,
         offset=body.offset, comparison=body.comparison, scope=tuple(scope),
+        project_scope=principal.project_id,
     )  # fmt: skip
 
 
@@ -121,6 +122,7 @@ def _window_query(
         period=period, tz=qm.zone("UTC"), now=until, metrics=LEGACY_METRICS, time=None,
         dimensions=(), filters=filters, include_bots=include_bots,
         company_scope=principal.company_id, scope=scope, all_accumulators=True,
+        project_scope=principal.project_id,
     )  # fmt: skip
 
 
@@ -163,7 +165,7 @@ async def overview(
 ) -> Overview:  # fmt: skip
     q = _window_query(principal, days, include_bots, ())
     acc = await _totals(session, engine, q)
-    active = await repository.active_counts(session, principal.company_id)
+    active = await repository.active_counts(session, principal.company_id, principal.project_id)
     figures = _legacy_figures(q, acc, days)
     return Overview(
         total_views=acc["views"],
@@ -180,7 +182,7 @@ async def _entity(
 ) -> tuple[dict[str, int], dict[str, Any]]:  # fmt: skip
     q = _window_query(principal, days, include_bots, ((level, ident),))
     acc = await _totals(session, engine, q)
-    ids = await repository.entity(session, level, ident, principal.company_id)
+    ids = await repository.entity(session, level, ident, principal.company_id, principal.project_id)
     assert ids is not None  # check_scope passed
     figures = _legacy_figures(q, acc, days)
     figures["views"] = figures["views_30_days"] = acc["views"]

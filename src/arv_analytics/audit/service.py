@@ -15,6 +15,8 @@ from arv_analytics.models import AuditLog
 TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
 TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action name, not a secret
 PURGE = "purge"
+SHARE_LINK_CREATED = "share_link.created"
+SHARE_LINK_REVOKED = "share_link.revoked"
 
 
 def deactivated(target_type: str) -> str:
@@ -27,15 +29,18 @@ def activated(target_type: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acted: a stored token, the ARV_ADMIN_TOKEN bootstrap value, or the command line."""
+    """Who acted: a stored token, the ARV_ADMIN_TOKEN bootstrap value, the command line, or
+    a share link's visitor (who reads only, so never appears in the log as an actor)."""
 
-    kind: Literal["token", "bootstrap", "cli"]
+    kind: Literal["token", "bootstrap", "cli", "share_link"]
     token_id: int | None = None
     name: str | None = None
 
     def label(self) -> str:
         if self.kind == "token":
             return f"token {self.token_id} ({self.name})"
+        if self.kind == "share_link":
+            return f"share link {self.token_id}"
         return self.kind
 
 

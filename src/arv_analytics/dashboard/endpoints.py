@@ -9,17 +9,19 @@ form carries a CSRF token: before sign-in a random value also set in a short-liv
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from arv_analytics import __version__
 from arv_analytics.config import Settings
-from arv_analytics.dashboard import service
+from arv_analytics.dashboard import service, share_pages
+from arv_analytics.dashboard.forms import NO_STORE as _NO_STORE
+from arv_analytics.dashboard.forms import form as _form
+from arv_analytics.dashboard.forms import same_origin as _same_origin
+from arv_analytics.dashboard.forms import secure as _secure
+from arv_analytics.dashboard.forms import templates
 from arv_analytics.dashboard.service import COOKIE, SignedIn
 from arv_analytics.db import SessionDep
 from arv_analytics.errors import NotFound, Unauthorized
@@ -27,32 +29,8 @@ from arv_analytics.params import MAX_ID
 from arv_analytics.web import assets
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "web" / "templates")
-templates.env.globals["version"] = __version__
 
 SIGNIN_COOKIE = "arv_signin_csrf"
-_NO_STORE = {"Cache-Control": "no-store"}
-_MAX_FORM_BYTES = 4096
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-async def _form(request: Request) -> dict[str, str]:
-    body = await request.body()
-    if len(body) > _MAX_FORM_BYTES:
-        return {}
-    parsed = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
-    return {k: v[0] for k, v in parsed.items() if v}
-
-
-def _same_origin(request: Request) -> bool:
-    """A browser names the page a form came from; a form posted from elsewhere is refused."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.url.netloc
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -215,3 +193,27 @@ async def project_page(project_id: str, request: Request, session: SessionDep) -
 @router.get("/dashboard/content/{content_id}", response_class=HTMLResponse)
 async def content_page(content_id: str, request: Request, session: SessionDep) -> Response:
     return await _page(request, session, "content", content_id)
+
+
+@router.get("/dashboard/share-links", response_class=HTMLResponse)
+async def share_links_page(request: Request, session: SessionDep) -> Response:
+    """Admins create, list and revoke share links here (through /api/share-links)."""
+    signed = await _signed_in(request, session)
+    if signed is None:
+        return RedirectResponse(f"/dashboard?next={quote(request.url.path)}", status_code=303)
+    if not signed.principal.is_admin:
+        return _not_found(request, signed)
+    return templates.TemplateResponse(
+        request,
+        "dashboard_share_links.html",
+        {
+            "csrf": signed.csrf_token,
+            "is_admin": True,
+            "companies": await service.companies(session, signed.principal),
+        },
+        headers=_NO_STORE,
+    )
+
+
+# The pages a share link opens (no sign-in): their own module, the same templates.
+router.include_router(share_pages.router)

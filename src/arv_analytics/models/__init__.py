@@ -18,6 +18,7 @@ from arv_analytics.models.rollup import (
     VisitorKey,
     rollup_stats,
 )
+from arv_analytics.models.share_link import ShareLink, ShareSession
 
 __all__ = [
     "CAMERA_OUTCOMES",
@@ -37,6 +38,8 @@ __all__ = [
     "Project",
     "RollupDailyVisitors",
     "RollupState",
+    "ShareLink",
+    "ShareSession",
     "VisitorKey",
     "rollup_stats",
     "utcnow",

@@ -21,6 +21,8 @@ _IPV4 = re.compile(r"\b(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}\b")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
 _TOKEN = re.compile(r"\barv_[A-Za-z0-9_-]{20,}")
+# A share link's path is its secret (tenancy/share_links.py).
+_SHARE = re.compile(r"(/share/)[A-Za-z0-9_-]{16,}")
 # Attributes every LogRecord has; anything else was passed as ``extra`` and is logged as is.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -28,6 +30,7 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 def scrub(text: str) -> str:
     text = _BEARER.sub(r"\1[redacted]", text)
     text = _TOKEN.sub("arv_[redacted]", text)
+    text = _SHARE.sub(r"\1[redacted]", text)
     text = _IPV4.sub(r"\1.x", text)
     return _IPV6.sub(_ipv6_prefix, text)
 
@@ -50,6 +53,9 @@ class Scrub(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = scrub(record.exc_text)
+        path = getattr(record, "path", None)  # the access line's own field
+        if isinstance(path, str):
+            record.path = scrub(path)
         record.request_id = REQUEST_ID.get()
         return True
 

@@ -27,9 +27,12 @@ Role = Literal["admin", "company"]
 class Principal:
     """The caller of a protected route: its role, its company scope and who to audit."""
 
-    role: str  # "admin" or "company"
+    role: str  # "admin", "company" or "share" (a share link's visitor; analytics reads only)
     actor: Actor
     company_id: int | None = None  # set for company tokens: the only company they may see
+    # Set for a project share link: the only project it may see (the engine folds it into
+    # every question, see analytics/query.py).
+    project_id: int | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -23,7 +23,10 @@
     ["tracking_quality", "Tracking quality", null],
     ["camera_outcome", "Camera outcome", null],
   ].filter(([, , kinds]) => !kinds || kinds.includes(config.kind));
-  const PAGE_OF = { company: "companies", project: "projects", content: "content" };
+  // A share link's page is one scope only: no links to other pages.
+  const PAGE_OF = config.share ? {} : { company: "companies", project: "projects", content: "content" };
+  const AUTH = config.share ? { "X-ARV-CSRF": csrf, "X-ARV-Share": String(config.share) }
+    : { "X-ARV-CSRF": csrf };
   const ROWS = 10;
   const nf = new Intl.NumberFormat();
   const labels = {}; // "dimension:value" → a name, learnt from the breakdowns' labels
@@ -92,10 +95,12 @@
     const response = await fetch(path, {
       ...options,
       credentials: "same-origin",
-      headers: { "X-ARV-CSRF": csrf, "Content-Type": "application/json", ...(options.headers || {}) },
+      headers: { ...AUTH, "Content-Type": "application/json", ...(options.headers || {}) },
     });
     if (response.status === 401) {
-      location.assign(`/dashboard?next=${encodeURIComponent(location.pathname)}`);
+      // A share page opens its link again (a revoked link then says so); others sign in.
+      if (config.share) location.reload();
+      else location.assign(`/dashboard?next=${encodeURIComponent(location.pathname)}`);
       throw new Error("signed out");
     }
     if (!response.ok) {
@@ -344,15 +349,23 @@
       : "No views yet in this period — embed the tracker (/static/arv-tracker.v1.js) or open an AR viewer link, or pick a longer period.";
   }
 
-  function drawHeatmap(answer) {
+  function drawHeatmap(answer, state) {
     const table = $("heatmap");
     table.replaceChildren();
     const cellsByKey = {};
     let max = 0;
+    let total = 0;
     for (const r of answer.results) {
       cellsByKey[r.dimensions["time:weekday_hour"]] = r.metrics.views;
       max = Math.max(max, r.metrics.views || 0);
+      total += r.metrics.views || 0;
     }
+    const colgroup = document.createElement("colgroup");
+    const first = document.createElement("col");
+    first.className = "heat-day";
+    colgroup.append(first);
+    for (let h = 0; h < 24; h++) colgroup.append(document.createElement("col"));
+    table.append(colgroup);
     const head = table.createTHead().insertRow();
     head.append(document.createElement("th"));
     for (let h = 0; h < 24; h++) {
@@ -370,10 +383,14 @@
       for (let h = 0; h < 24; h++) {
         const v = cellsByKey[`${i + 1}-${String(h).padStart(2, "0")}`] || 0;
         const td = tr.insertCell();
-        td.title = `${day} ${h}:00 — ${nf.format(v)} views`;
+        td.title = `${day} ${h}:00–${h + 1}:00 — ${nf.format(v)} views`;
+        td.dataset.value = String(v);
         td.style.opacity = max ? String(0.08 + (0.92 * v) / max) : "0.08";
       }
     });
+    $("heat-note").textContent = total
+      ? `Hours in ${state.timezone}; the darkest cell is ${nf.format(max)} views.`
+      : emptyText();
   }
 
   function drawChips(state) {
@@ -422,24 +439,33 @@
     drawChips(state);
     setStatus("Loading…");
     const series = seriesDimension(state);
+    // Each panel is drawn as soon as its answer arrives (the headline first, it is asked
+    // first); panels keep their places because they are laid out before anything arrives.
+    for (const [d, title] of BREAKDOWNS) panel(d, title);
+    const current = () => id === loadId; // false once a newer load has started
+    const draw = (promise, fn) => promise.then((answer) => { if (current()) fn(answer); return answer; });
     try {
-      const [headline, timeline, funnel, heat, ...breakdowns] = await Promise.all([
-        query(question(state, { metrics: HEADLINE })),
-        query(question(state, { metrics: ["views", "unique_visitors"], dimensions: [series], totals: false })),
-        query(question(state, { comparison: null }), "/api/v1/funnel"),
-        query(question(state, { metrics: ["views"], dimensions: ["time:weekday_hour"], comparison: null, totals: false, limit: 200 })),
-        ...BREAKDOWNS.map(([d]) => query(breakdownQuestion(state, d, ROWS))),
+      // All at once, the headline and the chart asked first; each drawn when it arrives.
+      const [headline] = await Promise.all([
+        draw(query(question(state, { metrics: HEADLINE })), (a) => {
+          drawHeadline(a);
+          performance.mark(`arv-headline-drawn-${id}`);
+        }),
+        draw(query(question(state, { metrics: ["views", "unique_visitors"], dimensions: [series], totals: false })),
+          (a) => drawSeries(a, series)),
+        draw(query(question(state, { comparison: null }), "/api/v1/funnel"), drawFunnel),
+        ...BREAKDOWNS.map(([d, title]) => draw(query(breakdownQuestion(state, d, ROWS)),
+          (a) => drawBreakdown(d, title, a))),
+        draw(query(question(state, { metrics: ["views"], dimensions: ["time:weekday_hour"], comparison: null, totals: false, limit: 200 })),
+          (a) => drawHeatmap(a, state)),
       ]);
-      if (id !== loadId) return; // a newer load started meanwhile
-      BREAKDOWNS.forEach(([d, title], i) => drawBreakdown(d, title, breakdowns[i]));
+      if (!current()) return;
       drawChips(state); // now with the names the breakdowns taught
-      drawHeadline(headline);
-      drawSeries(timeline, series);
-      drawFunnel(funnel);
-      drawHeatmap(heat);
       const warnings = headline.meta.warnings || [];
       setStatus(warnings.join(" "));
       document.body.dataset.loaded = String(id);
+      // For bench/dashboard.py: from navigation start to every panel drawn.
+      performance.mark(`arv-panels-drawn-${id}`);
     } catch (error) {
       if (id === loadId) setStatus(`Could not load: ${error.message}`, true);
     }
