@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, Select, String, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Select, String, and_, bindparam, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.ingest.repository import ContentRef, as_refs, content_refs
+from arv_analytics.ingest.repository import ContentRef, as_refs, content_refs, find_content
 from arv_analytics.models import ARContent, Base, Company, Project
 
 M = TypeVar("M", bound=Base)
@@ -20,6 +20,29 @@ COUNT_CAP = 10_000
 
 async def get(session: AsyncSession, model: type[M], ident: int) -> M | None:
     return await session.get(model, ident)
+
+
+async def content_with_owners(session: AsyncSession, ident: int) -> tuple[ARContent, bool] | None:
+    """The content and whether its project and company are both active (one statement)."""
+    stmt = (
+        select(ARContent, and_(Project.is_active, Company.is_active))
+        .join(Project, Project.id == ARContent.project_id)
+        .join(Company, Company.id == ARContent.company_id)
+        .where(ARContent.id == ident)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+async def project_with_owner(session: AsyncSession, ident: int) -> tuple[Project, bool] | None:
+    """The project and whether it and its company are both active (one statement)."""
+    stmt = (
+        select(Project, and_(Project.is_active, Company.is_active))
+        .join(Company, Company.id == Project.company_id)
+        .where(Project.id == ident)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 async def page(
@@ -81,9 +104,14 @@ async def slug_taken(
 
 
 async def add(session: AsyncSession, row: M) -> M:
+    """Inserts or updates ``row``. Values come back with the INSERT's RETURNING and from
+    the model's Python-side defaults; a column still unloaded after the flush (none today:
+    the services set every nullable column) is read back, rather than the whole row."""
     session.add(row)
     await session.flush()
-    await session.refresh(row)
+    unloaded = inspect(row).unloaded
+    if unloaded:
+        await session.refresh(row, attribute_names=sorted(unloaded))
     return row
 
 
@@ -93,15 +121,6 @@ async def unique_id_taken(session: AsyncSession, unique_id: uuid.UUID) -> bool:
 
 
 # --- the write path's content cache ------------------------------------------------------
-
-
-async def newest_change(session: AsyncSession) -> datetime | None:
-    """The latest ``updated_at`` of the three catalog tables (three index lookups)."""
-    stmt = select(
-        *(select(func.max(t.updated_at)).scalar_subquery() for t in (ARContent, Project, Company))
-    )
-    marks = [m for m in (await session.execute(stmt)).one() if m is not None]
-    return max(marks) if marks else None
 
 
 async def content_changed_since(session: AsyncSession, since: datetime) -> list[ContentRef]:
@@ -120,6 +139,10 @@ async def content_changed_since(session: AsyncSession, since: datetime) -> list[
     for stmt in stmts:
         found.update((r.id, r) for r in as_refs(await session.execute(stmt)))
     return list(found.values())
+
+
+async def content_ref(session: AsyncSession, content_id: int) -> ContentRef | None:
+    return await find_content(session, content_id=content_id, unique_id=None)
 
 
 async def content_page(session: AsyncSession, *, after: int, limit: int) -> list[ContentRef]:
