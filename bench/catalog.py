@@ -12,7 +12,12 @@ their own content caches). Then:
 5. list endpoints with filters, search and a deep page: p50/p95;
 6. bulk endpoint: 1,000 new rows per request, rows/s;
 7. the content cache's full reload (every 10 minutes) in this process: total time and the
-   longest single hold of the event loop.
+   longest single hold of the event loop;
+8. where a request's time goes: the app in this process (no HTTP, no second process), each
+   write and list request split into the statements it sends (count and time), the commit,
+   and the rest (FastAPI, validation, ORM, the pool's ping, BEGIN and ROLLBACK round trips).
+
+The machine's load average is printed before and after each phase (others share its cores).
 
 Run from the repository root: .venv/bin/python bench/catalog.py [--sizes 1000,100000]
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -53,6 +59,12 @@ from common import (
 
 TOKEN = "bench-admin-token-" + uuid.uuid4().hex
 START = "/api/analytics/ar-session"
+# (phase, 1/5/15-minute load averages), printed with the results.
+LOADS: list[tuple[str, tuple[float, float, float]]] = []
+
+
+def note_load(phase: str) -> None:
+    LOADS.append((phase, os.getloadavg()))
 
 
 def seed(db: str, contents: int) -> None:
@@ -71,9 +83,11 @@ def seed(db: str, contents: int) -> None:
           SELECT gen_random_uuid(), p.id, p.company_id, 'Poster ' || p.id || '-' || k,
                  'https://cdn.example/v' || k || '.mp4', true, p.created_at, p.updated_at
           FROM projects p, generate_series(1, {per_project}) k;
-        ANALYZE;
         """,  # noqa: S608 - integers of our own
     )
+    # An existing catalog has been vacuumed (visibility map set, statistics current), even
+    # where autovacuum is off, as on the shared benchmark machine.
+    pg_query(db, "VACUUM ANALYZE")
 
 
 def items(api: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -140,10 +154,8 @@ def propagation(
     return found
 
 
-def lists(
-    api: httpx.Client, size: int, sample: dict[str, Any], rounds: int
-) -> dict[str, list[float]]:
-    queries: dict[str, dict[str, Any]] = {
+def list_queries(size: int, sample: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
         "first page": {},
         "last page (offset)": {"offset": max(0, size - 50)},
         "last page (after_id)": {"after_id": sample["id"] + size - 60},
@@ -156,8 +168,13 @@ def lists(
         "company + active, page 5": {"company_id": sample["company_id"], "is_active": True,
                                      "offset": 200},
     }  # fmt: skip
+
+
+def lists(
+    api: httpx.Client, size: int, sample: dict[str, Any], rounds: int
+) -> dict[str, list[float]]:
     out = {}
-    for label, params in queries.items():
+    for label, params in list_queries(size, sample).items():
         times = [timed(partial(api.get, "/api/ar-content", params=params)) for _ in range(rounds)]
         out[label] = times
     return out
@@ -214,6 +231,96 @@ def full_reload(db: str) -> tuple[float, float]:
     return asyncio.run(go())
 
 
+Breakdown = dict[str, list[dict[str, float]]]
+
+
+def breakdown(db: str, size: int, sample: dict[str, Any], n: int) -> Breakdown:
+    """Per request, in this process through the ASGI app (no HTTP): total ms, statements
+    sent and their ms, commit ms (the database's fsync included), and the rest."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from sqlalchemy import Engine, event
+    from sqlalchemy.orm import Session
+
+    from arv_analytics.app import create_app
+    from arv_analytics.config import Settings
+
+    current: dict[str, float] = {"statements": 0, "statement_ms": 0.0, "commit_ms": 0.0}
+    marks: dict[str, float] = {}
+
+    def before(*_: Any) -> None:
+        marks["stmt"] = time.perf_counter()
+
+    def after(*_: Any) -> None:
+        current["statements"] += 1
+        current["statement_ms"] += (time.perf_counter() - marks["stmt"]) * 1000
+
+    def committing(*_: Any) -> None:
+        marks["commit"] = time.perf_counter()
+
+    def committed(*_: Any) -> None:
+        current["commit_ms"] += (time.perf_counter() - marks["commit"]) * 1000
+
+    hooks = [
+        (Engine, "before_cursor_execute", before),
+        (Engine, "after_cursor_execute", after),
+        (Engine, "commit", committing),
+        (Session, "after_commit", committed),
+    ]
+    settings = Settings(
+        database_url=pg_url(db), admin_token=TOKEN, jobs_enabled=False, rate_limit_per_minute=0
+    )
+    out: Breakdown = {}
+
+    async def measure(label: str, call: Callable[[int], Any]) -> None:
+        for i in range(n + 3):
+            current.update(statements=0, statement_ms=0.0, commit_ms=0.0)
+            t0 = time.perf_counter()
+            r = await call(i)
+            total = (time.perf_counter() - t0) * 1000
+            assert r.status_code < 300, (label, r.status_code, r.text[:300])
+            if i >= 3:  # the first ones prepare statements and fill caches
+                rest = total - current["statement_ms"] - current["commit_ms"]
+                out.setdefault(label, []).append({**current, "total_ms": total, "rest_ms": rest})
+
+    async def go() -> None:
+        app = create_app(settings)
+        for target, name, fn in hooks:
+            event.listen(target, name, fn)
+        try:
+            async with app.router.lifespan_context(app):
+                transport = httpx.ASGITransport(app=app)
+                headers = {"Authorization": f"Bearer {TOKEN}"}
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://bench", headers=headers
+                ) as api:
+                    project = sample["project_id"]
+                    made: list[int] = []
+
+                    async def create(i: int) -> httpx.Response:
+                        body = {"project_id": project, "title": f"Breakdown {i}"}
+                        r = await api.post("/api/ar-content", json=body)
+                        made.append(r.json()["id"])
+                        return r
+
+                    await measure("create", create)
+                    await measure(
+                        "update",
+                        lambda i: api.patch(f"/api/ar-content/{made[i]}", json={"title": f"B{i}"}),
+                    )
+                    await measure("deactivate", lambda i: api.delete(f"/api/ar-content/{made[i]}"))
+                    for label, params in list_queries(size, sample).items():
+                        await measure(
+                            f"GET {label}",
+                            partial(lambda p, _i: api.get("/api/ar-content", params=p), params),
+                        )
+        finally:
+            for target, name, fn in hooks:
+                event.remove(target, name, fn)
+
+    asyncio.run(go())
+    return out
+
+
 @dataclass
 class Env:
     size: int
@@ -230,9 +337,10 @@ def setup(stack: ExitStack, size: int, logs: Path) -> Env:
     url = pg_url(db)
     migrate(url, TOKEN)
     seed(db, size)
-    a = start_arv(url, TOKEN, logs / f"a-{size}.log")
+    # Loading 100,000 contents into the cache on a machine at load 15+ took 35 s.
+    a = start_arv(url, TOKEN, logs / f"a-{size}.log", wait=300)
     stack.callback(stop, a)
-    b = start_arv(url, TOKEN, logs / f"b-{size}.log")
+    b = start_arv(url, TOKEN, logs / f"b-{size}.log", wait=300)
     stack.callback(stop, b)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     api = stack.enter_context(httpx.Client(base_url=a.base, headers=headers, timeout=60))
@@ -246,8 +354,10 @@ def run_all(sizes: list[int], args: argparse.Namespace, logs: Path) -> list[dict
     """Every phase alternates between the catalog sizes in rounds, so that load from the
     rest of the (shared) machine falls on both alike."""
     with ExitStack() as stack:
+        note_load("before set-up")
         envs = [setup(stack, size, logs) for size in sizes]
         time.sleep(3)
+        note_load("writes and lists")
         for e in envs:
             e.result["rss_mib"] = (rss_kib(e.a.pid) / 1024, rss_kib(e.b.pid) / 1024)
             e.result["project"] = items(e.api, "/api/projects", limit=1)[0]
@@ -266,6 +376,10 @@ def run_all(sizes: list[int], args: argparse.Namespace, logs: Path) -> list[dict
                     e.api, e.size, e.result["sample"][0], args.rounds // rounds
                 ).items():
                     e.result["lists"].setdefault(label, []).extend(values)
+        note_load("breakdown")
+        for e in envs:
+            e.result["breakdown"] = breakdown(e.db, e.size, e.result["sample"][0], args.breakdown)
+        note_load("propagation")
         for e in envs:
             picks = random.sample(e.result["sample"], args.propagations)
             e.result["propagation"] = propagation(
@@ -273,6 +387,7 @@ def run_all(sizes: list[int], args: argparse.Namespace, logs: Path) -> list[dict
             )
             picked = {p["id"] for p in picks}
             e.result["live"] = next(c for c in e.result["sample"] if c["id"] not in picked)
+        note_load("starts (wrk)")
         for _ in range(args.wrk_rounds):
             for e in envs:
                 wrk = run_wrk(
@@ -282,11 +397,14 @@ def run_all(sizes: list[int], args: argparse.Namespace, logs: Path) -> list[dict
                     connections=args.connections,
                 )  # fmt: skip
                 e.result["starts"].append((wrk.rps, wrk.p99_ms, wrk.non_2xx))
+        note_load("bulk")
         for e in envs:
             e.result["bulk_rows_per_s"] = bulk(e.api, args.bulk_batches)
             e.result["rss_after_mib"] = (rss_kib(e.a.pid) / 1024, rss_kib(e.b.pid) / 1024)
+        note_load("full reload")
         for e in envs:
             e.result["full_reload"] = full_reload(e.db)
+        note_load("end")
         return [e.result for e in envs]
 
 
@@ -312,14 +430,39 @@ def report(results: list[dict[str, Any]]) -> None:
         print(f"full reload   {total:8.0f} ms total, longest event-loop hold {hold:.0f} ms")
         for label, values in r["lists"].items():
             print(f"GET /api/ar-content {label:<26} ({len(values)}) {summary(values)}")
+    for r in results:
+        print(
+            f"\n--- where a request's time goes at {r['size']:,} contents (in-process, ms, median"
+            " of each column; rest = FastAPI, validation, ORM, pool ping, BEGIN/ROLLBACK) ---"
+        )
+        print(f"{'request':<36} {'total':>7} {'stmts':>5} {'in stmts':>8} {'commit':>7}"
+              f" {'rest':>7} {'total p95':>9}")  # fmt: skip
+        for label, rows in r["breakdown"].items():
+
+            def col(k: str, rows: list[dict[str, float]] = rows) -> float:
+                return float(statistics.median(x[k] for x in rows))
+
+            p95 = pct([x["total_ms"] for x in rows], 0.95)
+            print(f"{label:<36} {col('total_ms'):7.1f} {col('statements'):5.0f}"
+                  f" {col('statement_ms'):8.1f} {col('commit_ms'):7.1f} {col('rest_ms'):7.1f}"
+                  f" {p95:9.1f}")  # fmt: skip
+    print("\nload average (1/5/15 min) at the start of each phase:")
+    for phase, (one, five, fifteen) in LOADS:
+        print(f"  {phase:<18} {one:5.2f} {five:5.2f} {fifteen:5.2f}")
     if len(results) == 2:
         small, large = results
-        ratio = {op: pct(large["writes"][op], 0.95) / pct(small["writes"][op], 0.95)
-                 for op in small["writes"]}  # fmt: skip
-        parts = ", ".join(f"{k} p95 {v:.2f}x" for k, v in ratio.items())
-        print("\nratios (large / small): " + parts
-              + f", starts req/s (median of rounds) {med(large, 0) / med(small, 0):.2f}x,"
-              f" starts p99 {med(large, 1) / med(small, 1):.2f}x")  # fmt: skip
+        print(f"\nratios {large['size']:,} / {small['size']:,} contents (p50, p95):")
+        pairs = [(f"{op}", small["writes"][op], large["writes"][op]) for op in small["writes"]]
+        pairs += [(f"GET {k}", small["lists"][k], large["lists"][k]) for k in small["lists"]]
+        for label, a, b in pairs:
+            p50 = _ratio(statistics.median(b), statistics.median(a))
+            print(f"  {label:<36} {p50:>7} {_ratio(pct(b, 0.95), pct(a, 0.95)):>7}")
+        rps, p99 = _ratio(med(large, 0), med(small, 0)), _ratio(med(large, 1), med(small, 1))
+        print(f"  {'starts req/s, p99 (medians of rounds)':<36} {rps:>7} {p99:>7}")
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
 
 
 def main() -> None:
@@ -332,6 +475,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--bulk-batches", type=int, default=3)
     parser.add_argument("--wrk-rounds", type=int, default=3)
+    parser.add_argument("--breakdown", type=int, default=50, help="requests per kind, step 8")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="arv-bench-catalog-") as tmp:
         results = run_all([int(s) for s in args.sizes.split(",")], args, Path(tmp))

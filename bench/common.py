@@ -157,7 +157,12 @@ class Server:
 
 
 def start_process(
-    argv: list[str], env: dict[str, str], log: Path, port: int, ready_path: str = "/healthz"
+    argv: list[str],
+    env: dict[str, str],
+    log: Path,
+    port: int,
+    ready_path: str = "/healthz",
+    wait: float = 60,
 ) -> Server:
     out = log.open("ab")
     proc = subprocess.Popen(
@@ -165,7 +170,7 @@ def start_process(
     )
     out.close()
     server = Server(proc, port, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}; see {log}")
@@ -175,7 +180,7 @@ def start_process(
         except httpx.HTTPError:
             time.sleep(0.1)
     stop(server)
-    raise RuntimeError(f"server did not answer within 60 s; see {log}")
+    raise RuntimeError(f"server did not answer within {wait:.0f} s; see {log}")
 
 
 def serve_env(database_url: str, admin_token: str, **extra: str) -> dict[str, str]:
@@ -189,13 +194,19 @@ def serve_env(database_url: str, admin_token: str, **extra: str) -> dict[str, st
 
 
 def start_arv(
-    database_url: str, admin_token: str, log: Path, workers: int = 1, **extra: str
+    database_url: str,
+    admin_token: str,
+    log: Path,
+    workers: int = 1,
+    wait: float = 60,
+    **extra: str,
 ) -> Server:
     port = free_port()
     argv = [str(VENV_BIN / "arv-analytics"), "serve", "--port", str(port)]
     if workers > 1:
         argv += ["--workers", str(workers)]
-    return start_process(argv, serve_env(database_url, admin_token, **extra), log, port)
+    env = serve_env(database_url, admin_token, **extra)
+    return start_process(argv, env, log, port, wait=wait)
 
 
 def stop(server: Server, timeout: float = 40.0) -> None:

@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             end_grace_seconds=settings.end_grace_seconds,
         )
         app.state.write_buffer = buffer
-        app.state.catalog_listeners = [cache.refresh] if cache else []
+        app.state.catalog_listeners = [cache.changed] if cache else []
         scheduler = Scheduler(maker, settings) if settings.jobs_enabled else None
         if cache:
             await cache.start()

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from arv_analytics.catalog import repository
+from tests.catalog.statements import statements
 from tests.support import client, make_content
 
 
@@ -83,3 +84,28 @@ def test_search_text_is_data_not_sql(api: httpx.Client) -> None:
     for q in ["o'brien \\ sons", "/ 50%", "_off", "' OR '1'='1", "\\'; --"]:
         found = _ids(api, "/api/companies", q=q)
         assert found == ([made["id"]] if q.lower() in name.lower() else []), q
+
+
+def test_totals_of_pages_that_end_the_list_are_not_counted(api: httpx.Client) -> None:
+    made = [make_content(api, company=f"Total {i}") for i in range(5)]
+    ids = [m["id"] for m in made]
+
+    def page(**params: int | str) -> tuple[list[int], int, list[str]]:
+        with statements() as sent:
+            body = api.get("/api/ar-content", params=params).json()
+        counts = [s for s in sent if "count(" in s.lower()]
+        return [i["id"] for i in body["items"]], body["total"], counts
+
+    # A short page ends the list: its total is known without a count.
+    assert page() == (ids, 5, [])
+    assert page(limit=2, offset=4) == (ids[4:], 5, [])
+    assert page(q="poster", limit=10) == (ids, 5, [])
+    # A full page, a page past the end or a keyset page cannot tell: one capped count.
+    got, total, counts = page(limit=2, offset=2)
+    assert (got, total, len(counts)) == (ids[2:4], 5, 1)
+    got, total, counts = page(limit=2, offset=9)
+    assert (got, total, len(counts)) == ([], 5, 1)
+    got, total, counts = page(after_id=ids[2])
+    assert (got, total, len(counts)) == (ids[3:], 5, 1)
+    got, total, counts = page(limit=5)
+    assert (got, total, len(counts)) == (ids, 5, 1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -16,6 +17,7 @@ from arv_analytics.catalog import repository
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.ingest import catalog_cache
 from arv_analytics.ingest.catalog_cache import ContentCache
+from arv_analytics.ingest.repository import ContentRef
 from arv_analytics.models.base import UTCDateTime
 from tests.support import Database, make_content, settings_for
 
@@ -42,9 +44,7 @@ def test_refresh_reads_only_what_changed(api: httpx.Client, database: Database, 
         cache = ContentCache(maker)
         await cache.refresh(force=True)
         assert cache.size == (3, 0)
-        async with maker() as s:
-            mark = await repository.newest_change(s)
-        assert mark is not None
+        mark = max(datetime.fromisoformat(o["updated_at"]) for o in old)
         await asyncio.sleep(0.05)
         new = await asyncio.to_thread(make_content, api, "New")  # by "another process"
         # Its content stops tracking.
@@ -134,3 +134,58 @@ def test_full_reload_reads_in_pages(
         return cache.size
 
     assert with_maker(database, go) == (len(made), 0)
+
+
+def test_a_change_put_during_a_refresh_is_not_undone_by_it(
+    api: httpx.Client, database: Database, db: Engine, monkeypatch: Any
+) -> None:
+    made = make_content(api)
+    read = repository.content_changed_since
+
+    async def go(maker: async_sessionmaker[AsyncSession]) -> bool | None:
+        cache = ContentCache(maker)
+        await cache.refresh(force=True)
+        # Deactivated through "this process" while a refresh is between its read (which saw
+        # the row still active) and applying what it read.
+        await asyncio.to_thread(api.delete, f"/api/ar-content/{made['id']}")
+
+        async def slow_read(session: AsyncSession, since: datetime) -> list[ContentRef]:
+            refs = await read(session, since)
+            await cache.changed([replace(r, trackable=False) for r in refs if r.id == made["id"]])
+            return [replace(r, trackable=True) for r in refs]  # as read before the change
+
+        monkeypatch.setattr(catalog_cache.catalog, "content_changed_since", slow_read)
+        await cache.refresh()
+        ref = await cache.get(made["id"], None)
+        return None if ref is None else ref.trackable
+
+    assert with_maker(database, go) is False
+
+
+def test_the_window_moves_on_when_nothing_changes(
+    api: httpx.Client, database: Database, db: Engine, monkeypatch: Any
+) -> None:
+    # After a bulk import, a window anchored on the newest stamp would read all of it again
+    # at every refresh until the next change; this one starts LAG before the previous read.
+    make_content(api)
+    asked: list[datetime] = []
+    read = repository.content_changed_since
+
+    async def recording(session: AsyncSession, since: datetime) -> list[ContentRef]:
+        asked.append(since)
+        return await read(session, since)
+
+    async def go(maker: async_sessionmaker[AsyncSession]) -> list[datetime]:
+        cache = ContentCache(maker)
+        before = datetime.now(UTC)
+        await cache.refresh(force=True)
+        monkeypatch.setattr(catalog_cache.catalog, "content_changed_since", recording)
+        await asyncio.sleep(0.05)
+        second = datetime.now(UTC)
+        await cache.refresh()
+        await cache.refresh()
+        return [before, second]
+
+    before, second = with_maker(database, go)
+    assert before - catalog_cache.LAG <= asked[0] <= second - catalog_cache.LAG
+    assert asked[1] > asked[0] >= before - catalog_cache.LAG

@@ -30,6 +30,7 @@ from arv_analytics.catalog.schemas import (
 )
 from arv_analytics.db import SessionDep
 from arv_analytics.errors import error_body, responses
+from arv_analytics.ingest.repository import ContentRef
 from arv_analytics.models import ARContent, Company, Project
 from arv_analytics.params import MAX_ID, IdPath
 from arv_analytics.tenancy.dependencies import AdminDep, ReaderDep
@@ -38,11 +39,12 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 P = TypeVar("P", bound=Page[Any])
 
 
-async def _changed(request: Request) -> None:
-    """Tells this process's listeners (the write path's content cache) right away; other
-    processes notice within ARV_CATALOG_REFRESH_SECONDS."""
+async def _changed(request: Request, refs: list[ContentRef] | None = None) -> None:
+    """Tells this process's listeners (the write path's content cache) right away: ``refs``
+    are the content changed, as committed, or None when the listener must read what changed
+    (projects, companies, bulk). Other processes notice within ARV_CATALOG_REFRESH_SECONDS."""
     for listener in getattr(request.app.state, "catalog_listeners", ()):
-        await listener()
+        await listener(refs)
 
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
@@ -212,8 +214,9 @@ async def create_content(
     request: Request, body: ContentCreate, session: SessionDep, _: AdminDep
 ) -> ARContent:
     row = await service.create_content(session, body)
+    ref = await service.tracking_ref(session, row)
     await session.commit()
-    await _changed(request)
+    await _changed(request, [ref])
     return row
 
 
@@ -287,8 +290,9 @@ async def update_content(
     request: Request, content_id: IdPath, body: ContentUpdate, session: SessionDep, admin: AdminDep
 ) -> ARContent:
     row = await service.update_content(session, content_id, body, actor=admin.actor)
+    ref = await service.tracking_ref(session, row)
     await session.commit()
-    await _changed(request)
+    await _changed(request, [ref])
     return row
 
 
@@ -297,6 +301,7 @@ async def deactivate_content(
     request: Request, content_id: IdPath, session: SessionDep, admin: AdminDep
 ) -> ARContent:
     row = await service.deactivate(session, ARContent, content_id, actor=admin.actor)
+    ref = await service.tracking_ref(session, row)
     await session.commit()
-    await _changed(request)
+    await _changed(request, [ref])
     return row

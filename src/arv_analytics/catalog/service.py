@@ -25,6 +25,7 @@ from arv_analytics.catalog.schemas import (
     ProjectUpdate,
 )
 from arv_analytics.errors import Conflict, NotFound
+from arv_analytics.ingest.repository import ContentRef
 from arv_analytics.models import ARContent, Base, Company, Project
 
 M = TypeVar("M", bound=Base)
@@ -111,7 +112,7 @@ async def _apply(
 
 async def create_company(session: AsyncSession, data: CompanyCreate) -> Company:
     slug = await unique_slug(session, Company, data.slug, data.name)
-    return await _save(session, Company(name=data.name, slug=slug))
+    return await _save(session, Company(name=data.name, slug=slug, legacy_id=None))
 
 
 async def update_company(
@@ -130,7 +131,8 @@ async def update_company(
 async def create_project(session: AsyncSession, data: ProjectCreate) -> Project:
     await get_or_404(session, Company, data.company_id)
     slug = await unique_slug(session, Project, data.slug, data.name, company_id=data.company_id)
-    return await _save(session, Project(company_id=data.company_id, name=data.name, slug=slug))
+    row = Project(company_id=data.company_id, name=data.name, slug=slug, legacy_id=None)
+    return await _save(session, row)
 
 
 async def update_project(
@@ -146,8 +148,30 @@ async def update_project(
 # --- AR content ------------------------------------------------------------------------
 
 
+# session.info key: project id -> whether the project and its company are active, as read
+# by this transaction, so that tracking_ref needs no statement of its own.
+_OWNERS_ACTIVE = "catalog.owners_active"
+
+
+def _remember_owners(session: AsyncSession, project_id: int, active: bool) -> None:
+    session.info.setdefault(_OWNERS_ACTIVE, {})[project_id] = active
+
+
+async def _content_or_404(session: AsyncSession, ident: int) -> ARContent:
+    found = await repository.content_with_owners(session, ident)
+    if found is None:
+        raise NotFound(f"ar content {ident} not found")
+    row, owners_active = found
+    _remember_owners(session, row.project_id, owners_active)
+    return row
+
+
 async def create_content(session: AsyncSession, data: ContentCreate) -> ARContent:
-    project = await get_or_404(session, Project, data.project_id)
+    found = await repository.project_with_owner(session, data.project_id)
+    if found is None:
+        raise NotFound(f"project {data.project_id} not found")
+    project, owners_active = found
+    _remember_owners(session, project.id, owners_active)
     # The content's company is always its project's company; the client never chooses it.
     if data.unique_id is not None and await repository.unique_id_taken(session, data.unique_id):
         raise Conflict(f"unique_id {data.unique_id} is already taken")
@@ -165,18 +189,36 @@ async def create_content(session: AsyncSession, data: ContentCreate) -> ARConten
 async def update_content(
     session: AsyncSession, ident: int, data: ContentUpdate, *, actor: Actor
 ) -> ARContent:
-    row = await get_or_404(session, ARContent, ident)
+    row = await _content_or_404(session, ident)
     # Explicit nulls clear the media URLs; other fields ignore null.
     changes = data.model_dump(exclude_unset=True)
     changes = {k: v for k, v in changes.items() if v is not None or k.endswith("_url")}
     return await _apply(session, row, changes, actor)
 
 
+async def tracking_ref(session: AsyncSession, row: ARContent) -> ContentRef:
+    """The content as the write path sees it, as the transaction that changed it leaves it:
+    after the commit, exactly what was committed. The owners' active flags come from the
+    statement that read the content or its project (no statement of its own then)."""
+    owners_active = session.info.get(_OWNERS_ACTIVE, {}).get(row.project_id)
+    if owners_active is None:
+        ref = await repository.content_ref(session, row.id)
+        if ref is None:  # not possible inside the transaction that just wrote it
+            raise NotFound(f"ar content {row.id} not found")
+        return ref
+    trackable = bool(row.is_active) and owners_active
+    return ContentRef(row.id, row.unique_id, row.project_id, row.company_id, trackable)
+
+
 async def set_active(
     session: AsyncSession, model: type[M], ident: int, active: bool, *, actor: Actor
 ) -> M:
     """(De)activates a row; a change of state is recorded in the audit log, a no-op is not."""
+    # Content is read with its owners' flags, for tracking_ref; held here, it is in the
+    # (weakly referencing) identity map, so that get_or_404 sends no second statement.
+    content = await _content_or_404(session, ident) if model is ARContent else None
     row = await get_or_404(session, model, ident)
+    assert content is None or content is row
     return await _apply(session, row, {"is_active": active}, actor)
 
 

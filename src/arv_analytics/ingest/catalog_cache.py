@@ -2,15 +2,21 @@
 
 A start must not cost a database query just to find its content, so every process keeps the
 whole mapping in memory. Keeping it current costs what changed, not what exists: every
-``refresh_seconds`` (2 s), and right after a change made through this process, the cache
-reads the rows whose ``updated_at`` (indexed) is recent, plus the content of recently changed
-projects and companies, so a deactivation stops tracking within seconds in every worker.
+``refresh_seconds`` (2 s) the cache reads the rows whose ``updated_at`` (indexed) is recent,
+plus the content of recently changed projects and companies, so a deactivation stops tracking
+within seconds in every worker. A content change made through this process is put into the
+cache directly (``changed``, with the row as its transaction committed it), so that the API
+call that made it costs no refresh; a project, company or bulk change refreshes at once.
 
-Why the window reaches back ``LAG`` before the newest change already seen: ``updated_at`` is
-stamped when a row is written, not when its transaction commits, so a row can become
-visible with a stamp older than one already read. Edits made outside the application
-(plain SQL that leaves ``updated_at`` alone, deleted rows) are caught by a full reload every
-``FULL_RELOAD_SECONDS``, read in pages so that it never holds the event loop for long.
+Why the window reaches back ``LAG`` before the previous read started: ``updated_at`` is
+stamped when a row is written, not when its transaction commits, so a row can become visible
+after a read with a stamp from before it (this assumes commits follow their stamps, and the
+hosts' clocks agree, within ``LAG``). The window is anchored on the clock at the previous
+read, not on the newest stamp seen: after a bulk import, a window anchored on its stamps
+would read the whole import again at every refresh until the next change. Edits made outside
+the application (plain SQL that leaves ``updated_at`` alone, deleted rows) are caught by a
+full reload every ``FULL_RELOAD_SECONDS``, read in pages so that it never holds the event loop
+for long.
 
 An id the cache does not know is looked up once in the database (it may be seconds old) and,
 if unknown there too, remembered as unknown, so floods of made-up ids do not reach the
@@ -37,7 +43,6 @@ FULL_RELOAD_SECONDS = 600.0
 LAG = timedelta(seconds=10)
 PAGE = 1_000
 UNKNOWN_MAX = 10_000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ContentCache:
@@ -55,8 +60,13 @@ class ContentCache:
         self._by_uid: dict[uuid.UUID, ContentRef] = {}
         # Ids (numeric or public) known to be unknown, oldest first.
         self._unknown: OrderedDict[int | uuid.UUID, None] = OrderedDict()
-        self._newest: datetime | None = None
+        # Start of the previous read (this host's clock): the next one reads from LAG before it.
+        self._read_from: datetime | None = None
         self._loaded_at = 0.0
+        # Direct puts (``changed``) by content id, numbered, so that a refresh whose reading
+        # began before a put does not overwrite it with the row as it was before.
+        self._puts = 0
+        self._put_at: dict[int, int] = {}
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -98,6 +108,17 @@ class ContentCache:
         while len(self._unknown) > self._unknown_max:
             self._unknown.popitem(last=False)
 
+    async def changed(self, refs: list[ContentRef] | None) -> None:
+        """A catalog change committed through this process: ``refs`` are the content it
+        changed, as committed; None (a project, a company, many rows) reads what changed."""
+        if refs is None:
+            await self.refresh()
+            return
+        for ref in refs:
+            self._puts += 1
+            self._put_at[ref.id] = self._puts
+            self._put(ref)
+
     def _put(self, ref: ContentRef) -> None:
         self._by_id[ref.id] = ref
         self._by_uid[ref.unique_id] = ref
@@ -117,26 +138,31 @@ class ContentCache:
         reload is older than FULL_RELOAD_SECONDS."""
         async with self._lock:
             stale = time.monotonic() - self._loaded_at > FULL_RELOAD_SECONDS
-            if force or stale or self._newest is None:
-                await self._reload_all()
+            puts = self._puts
+            if force or stale or self._read_from is None:
+                await self._reload_all(puts)
             else:
-                await self._reload_changed(self._newest)
+                await self._reload_changed(self._read_from, puts)
+            # Puts made before this read began are in what it read.
+            self._put_at = {k: n for k, n in self._put_at.items() if n > puts}
 
-    async def _reload_changed(self, newest: datetime) -> None:
+    def _newer_put(self, content_id: int, puts: int) -> bool:
+        return self._put_at.get(content_id, 0) > puts
+
+    async def _reload_changed(self, read_from: datetime, puts: int) -> None:
+        started = datetime.now(UTC)
         async with self._maker() as session:
-            # Read the mark first: a change committed after it is read again next time.
-            mark = await catalog.newest_change(session)
-            refs = await catalog.content_changed_since(session, newest - LAG)
+            refs = await catalog.content_changed_since(session, read_from - LAG)
         for ref in refs:
-            self._put(ref)
-        if mark is not None and mark > newest:
-            self._newest = mark
+            if not self._newer_put(ref.id, puts):
+                self._put(ref)
+        self._read_from = started
 
-    async def _reload_all(self) -> None:
+    async def _reload_all(self, puts: int) -> None:
         by_id: dict[int, ContentRef] = {}
         by_uid: dict[uuid.UUID, ContentRef] = {}
+        started = datetime.now(UTC)
         async with self._maker() as session:
-            mark = await catalog.newest_change(session)
             after = 0
             while True:
                 page = await catalog.content_page(session, after=after, limit=PAGE)
@@ -146,10 +172,15 @@ class ContentCache:
                     break
                 after = page[-1].id
                 await asyncio.sleep(0)  # let requests run between pages
+        for content_id, n in self._put_at.items():
+            if n > puts and content_id in self._by_id:
+                ref = self._by_id[content_id]
+                by_id[content_id] = ref
+                by_uid[ref.unique_id] = ref
         self._by_id = by_id
         self._by_uid = by_uid
         self._unknown.clear()
-        self._newest = mark if mark is not None else EPOCH
+        self._read_from = started
         self._loaded_at = time.monotonic()
 
 

@@ -30,8 +30,9 @@ class ARContent(Base):
             name="fk_ar_content_project_company",
             ondelete="RESTRICT",
         ),
-        Index(None, "project_id"),
-        Index(None, "company_id"),
+        # A project's or company's content in id order (list pages), and the foreign keys.
+        Index(None, "project_id", "id"),
+        Index(None, "company_id", "id"),
         Index(None, "updated_at"),
         # Lists filtered on the active flag, in id order: inactive content is rare, and
         # without this a page of it walks the whole primary key.
