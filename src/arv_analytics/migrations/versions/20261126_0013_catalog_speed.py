@@ -8,8 +8,8 @@ until it has found 50 of the company's rows (a new client's content, all at the 
 100,000-content catalog, means walking nearly all of it) or fetches and sorts every row of
 the company.
 
-Revision ID: 0011_catalog_speed
-Revises: 0010_dashboard
+Revision ID: 0013_catalog_speed
+Revises: 0012_share_links
 Create Date: 2026-11-26
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011_catalog_speed"
-down_revision: str | None = "0010_dashboard"
+revision: str = "0013_catalog_speed"
+down_revision: str | None = "0012_share_links"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
