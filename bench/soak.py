@@ -1,4 +1,5 @@
-# ruff: noqa: S603, S608 - runs the project's own CLI; SQL from constants and catalog names
+# ruff: noqa: S603, S608, S311, E501 - the project's own CLI; SQL from constants; random traffic
+# is not cryptography; the figures table keeps one line per entry
 """Soak: every kind of traffic at once against `serve --workers 2` on PostgreSQL.
 
     .venv/bin/python bench/soak.py [--duration 600] [--viewers 64] [--readers 4] \
@@ -53,6 +54,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -66,7 +68,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Server, descendants, free_port, start_process, stop  # noqa: E402
+from common import Server, descendants, free_port, start_process, stop
 
 EXE_DIR = Path(sys.executable).parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -92,8 +94,11 @@ QUESTIONS: list[dict[str, Any]] = [
     {"period": "today", "dimensions": ["time:hour"], "metrics": ["views", "unique_visitors"]},
     {"period": "90d", "dimensions": ["placement"], "metrics": ["views", "median_duration_seconds"]},
     {"period": "12mo", "dimensions": ["time:month"], "timezone": "Europe/Berlin"},
-    {"period": "7d", "dimensions": ["browser"], "filters": [
-        {"dimension": "device_type", "op": "is", "values": ["mobile"]}]},  # fmt: skip
+    {
+        "period": "7d",
+        "dimensions": ["browser"],
+        "filters": [{"dimension": "device_type", "op": "is", "values": ["mobile"]}],
+    },
     {"period": "30d", "dimensions": ["time:weekday_hour"], "timezone": "Europe/Berlin"},
 ]
 ROLLUP_TABLES_SQL = (
@@ -118,7 +123,7 @@ class SoakConfig:
     catalog_refresh: float = 2.0
     workers: int = 2
     pg_admin: str = PG_ADMIN
-    log_dir: Path = field(default_factory=lambda: Path("/tmp"))
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     keep: bool = False
     seed: int = 1
     progress: bool = True
@@ -164,7 +169,9 @@ def _admin_exec(admin: str, sql: str) -> None:
 @contextlib.contextmanager
 def _database(admin: str, keep: bool, template: str | None = None) -> Iterator[str]:
     name = f"arv_bench_soak_{uuid.uuid4().hex[:8]}"
-    _admin_exec(admin, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _admin_exec(
+        admin, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    )
     try:
         yield name
     finally:
@@ -182,13 +189,39 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _rollup_rows(conninfo: str) -> dict[str, collections.Counter[tuple[Any, ...]]]:
+COUNTERS_SQL = """
+SELECT c.column_name FROM information_schema.columns c
+WHERE c.table_schema = 'public' AND c.table_name = %s
+  AND c.data_type IN ('integer', 'bigint', 'smallint', 'numeric', 'double precision', 'real')
+  AND c.column_name NOT IN ('company_id', 'project_id')
+  AND c.column_name NOT IN (
+    SELECT k.column_name FROM information_schema.key_column_usage k
+    JOIN information_schema.table_constraints t USING (constraint_schema, constraint_name)
+    WHERE t.constraint_type = 'PRIMARY KEY' AND k.table_name = %s)
+ORDER BY c.ordinal_position
+"""
+
+
+@dataclass
+class RollupRows:
+    rows: dict[str, collections.Counter[tuple[Any, ...]]]
+    zero: dict[str, int]  # rows whose every counter is 0: they add nothing to any figure
+
+
+def _rollup_rows(conninfo: str) -> RollupRows:
+    """Every row of every rollup table, leaving out the all-zero ones: the write path keeps a
+    row at zero when a view's value moves away from it (a quality changed by an end); the
+    recount never writes one. Both give every figure the same value."""
+    found = RollupRows({}, {})
     with psycopg.connect(conninfo) as conn:
-        tables = [r[0] for r in conn.execute(ROLLUP_TABLES_SQL)]
-        return {
-            t: collections.Counter(tuple(r) for r in conn.execute(f'SELECT * FROM "{t}"'))
-            for t in tables
-        }
+        for (table,) in conn.execute(ROLLUP_TABLES_SQL).fetchall():
+            counters = [r[0] for r in conn.execute(COUNTERS_SQL, (table, table))]
+            nonzero = " OR ".join(f'"{c}" <> 0' for c in counters) or "true"
+            rows = conn.execute(f'SELECT * FROM "{table}" WHERE {nonzero}')
+            found.rows[table] = collections.Counter(tuple(r) for r in rows)
+            zero = conn.execute(f'SELECT count(*) FROM "{table}" WHERE NOT ({nonzero})')
+            found.zero[table] = zero.fetchone()[0]  # type: ignore[index]
+    return found
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -316,6 +349,8 @@ class Soak:
             reports = rnd.choice([0, 1, 2, 3, 4, 5, 6])  # 0: a bounce, its end never arrives
             for i in range(reports):
                 await asyncio.sleep(rnd.uniform(0, 2 * self.cfg.heartbeat))
+                if self.stop.is_set():
+                    break  # the run is over: this view ends unreported, like a lost phone
                 duration += rnd.randint(1, 15)
                 end = {
                     "duration_seconds": duration,
@@ -336,8 +371,11 @@ class Soak:
                         self.call(a, "end", "POST", url, json=end, headers=headers),
                         self.call(b, "end", "POST", url, json=other, headers=headers),
                     )
-                    oks = [d for d, x in zip((duration, duration + 1), got, strict=True)
-                           if x is not None and x.status_code == 200]  # fmt: skip
+                    oks = [
+                        d
+                        for d, x in zip((duration, duration + 1), got, strict=True)
+                        if x is not None and x.status_code == 200
+                    ]
                     if oks:
                         self.acked[sid] = (c.id, max(oks))
                 else:
@@ -378,23 +416,26 @@ class Soak:
                 await self.call(client, "read", "GET", "/api/v1/realtime", headers=h)
             elif pick == 5:
                 r = await self.call(client, "read", "GET", "/api/analytics/overview", headers=h)
-                if as_company and r is not None and r.status_code == 200:
-                    if r.json().get("active_companies", 0) > 1:
-                        self.isolation.append(f"overview of company {company}: {r.text[:200]}")
+                ok = as_company and r is not None and r.status_code == 200
+                if ok and r is not None and r.json().get("active_companies", 0) > 1:
+                    self.isolation.append(f"overview of company {company}: {r.text[:200]}")
             elif pick == 6:
                 target = company if as_company else other
                 path = f"/api/analytics/companies/{target}?days={rnd.choice([1, 30, 366])}"
                 await self.call(client, "read", "GET", path, headers=h)
             elif pick == 7:
                 c = rnd.choice([x for x in self.contents if x.company_id == company])
-                path = rnd.choice([f"/api/analytics/projects/{c.project_id}",
-                                   f"/api/analytics/ar-content/{c.id}"])  # fmt: skip
+                path = rnd.choice(
+                    [f"/api/analytics/projects/{c.project_id}", f"/api/analytics/ar-content/{c.id}"]
+                )
                 await self.call(client, "read", "GET", path, headers=h)
             elif pick == 8 and as_company:
                 # Another company's ids answer 404 to a company token, whichever route.
-                for path in (f"/api/analytics/companies/{other}",
-                             f"/api/v1/query?company_id={other}",
-                             f"/api/v1/realtime?company_id={other}"):  # fmt: skip
+                for path in (
+                    f"/api/analytics/companies/{other}",
+                    f"/api/v1/query?company_id={other}",
+                    f"/api/v1/realtime?company_id={other}",
+                ):
                     r = await self.call(client, "isolation", "GET", path, (404,), headers=h)
                     if r is not None and r.status_code == 200:
                         self.isolation.append(f"company {company} read {path}: {r.text[:200]}")
@@ -428,8 +469,9 @@ class Soak:
             if rounds % 10 == 0:  # the catalog grows while it is tracked
                 template = self.rnd.choice(steady)
                 body = {"project_id": template.project_id, "title": f"Soak new {rounds}"}
-                r = await self.call(client, "catalog", "POST", "/api/ar-content", (201,),
-                                    json=body, headers=h)  # fmt: skip
+                r = await self.call(
+                    client, "catalog", "POST", "/api/ar-content", (201,), json=body, headers=h
+                )
                 if r is not None and r.status_code == 201:
                     asyncio.get_running_loop().create_task(self._adopt(r.json()))
                 continue
@@ -438,8 +480,9 @@ class Soak:
             path = f"/api/{'ar-content' if kind == 'content' else 'projects'}/{ident}"
             if spells and spells[-1].on_sent == float("inf"):
                 spells[-1].on_sent = time.monotonic()
-                r = await self.call(client, "catalog", "PATCH", path, json={"is_active": True},
-                                    headers=h)  # fmt: skip
+                r = await self.call(
+                    client, "catalog", "PATCH", path, json={"is_active": True}, headers=h
+                )
                 spells[-1].on_acked = time.monotonic()
                 # Not acknowledged: it may or may not have happened; keep it open for good.
                 if r is None or r.status_code != 200:
@@ -468,8 +511,9 @@ class Soak:
             n += 1
             company = self.rnd.choice(sorted(self.company_tokens))
             body = {"name": f"soak {n}", "role": "company", "company_id": company}
-            r = await self.call(client, "token", "POST", "/api/tokens", (201,), json=body,
-                                headers=h)  # fmt: skip
+            r = await self.call(
+                client, "token", "POST", "/api/tokens", (201,), json=body, headers=h
+            )
             if r is None or r.status_code != 201:
                 continue
             made = r.json()
@@ -479,8 +523,9 @@ class Soak:
             await self.call(client, "token", "DELETE", f"/api/tokens/{made['id']}", headers=h)
             # Revoked: it stops working at once, in both workers.
             for _ in range(2):
-                await self.call(client, "token", "GET", "/api/analytics/overview", (401,),
-                                headers=mine)  # fmt: skip
+                await self.call(
+                    client, "token", "GET", "/api/analytics/overview", (401,), headers=mine
+                )
 
     async def job(self, at: float, name: str, env: dict[str, str]) -> None:
         await self._sleep(at)
@@ -488,11 +533,14 @@ class Soak:
             return
         t = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            str(EXE_DIR / "arv-analytics"), "jobs", "run", name,
+            str(EXE_DIR / "arv-analytics"),
+            "jobs",
+            "run",
+            name,
             env={**os.environ, **env},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        )
         out, _ = await proc.communicate()
         text = out.decode(errors="replace").strip().splitlines()
         self.jobs.append((name, time.monotonic() - t, proc.returncode or 0, (text or [""])[-1]))
@@ -526,6 +574,10 @@ def _json(body: dict[str, Any]) -> bytes:
     import json
 
     return json.dumps(body).encode()
+
+
+def _short(rows: collections.Counter[tuple[Any, ...]]) -> list[str]:
+    return [", ".join(map(str, r[:10])) + ", …" for r in list(rows)[:3]]
 
 
 def worker_rss(root: int) -> dict[int, int]:
@@ -679,7 +731,10 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
             "ARV_CATALOG_REFRESH_SECONDS": f"{cfg.catalog_refresh:g}",
             "ARV_RETENTION_DAYS": str(cfg.retention_days),
         }
-        for args in (("db", "upgrade"), ("demo", "--sessions", str(cfg.aged_sessions), "--days", "90")):  # fmt: skip
+        for args in (
+            ("db", "upgrade"),
+            ("demo", "--sessions", str(cfg.aged_sessions), "--days", "90"),
+        ):
             done = _cli(env, *args)
             if done.returncode != 0:
                 raise RuntimeError(f"{' '.join(args)} failed: {done.stdout}{done.stderr}")
@@ -698,7 +753,9 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
             build_catalog(soak, server.base, admin)
             time.sleep(1)
             pids0 = sorted(worker_rss(server.pid))
-            say(f"catalog: {len(soak.contents)} contents; workers {pids0}; load for {cfg.duration:g} s")
+            say(
+                f"catalog: {len(soak.contents)} contents; workers {pids0}; load for {cfg.duration:g} s"
+            )
             t_load = time.monotonic()
             asyncio.run(drive(soak, server, env))
             elapsed = time.monotonic() - t_load
@@ -741,7 +798,7 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
         with _database(cfg.pg_admin, False, template=name) as copy:
             copy_info = _conninfo(cfg.pg_admin, copy)
             with psycopg.connect(copy_info) as conn:
-                conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in kept))
+                conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in kept.rows))
             recount = _cli({**env, "ARV_DATABASE_URL": _async_url(cfg.pg_admin, copy)}, "rollup")
             if recount.returncode != 0:
                 raise RuntimeError(f"rollup recount failed: {recount.stdout}{recount.stderr}")
@@ -749,15 +806,17 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
         recount_s = time.monotonic() - t
         rollup_diff: list[str] = []
         rollup_rows = 0
-        for table in sorted(set(kept) | set(fresh)):
-            a, b = kept.get(table, collections.Counter()), fresh.get(table, collections.Counter())
+        for table in sorted(set(kept.rows) | set(fresh.rows)):
+            empty: collections.Counter[tuple[Any, ...]] = collections.Counter()
+            a, b = kept.rows.get(table, empty), fresh.rows.get(table, empty)
             rollup_rows += sum(a.values())
             extra, lacking = a - b, b - a
             if extra or lacking:
                 rollup_diff.append(
                     f"{table}: {sum(extra.values())} rows only kept, {sum(lacking.values())} "
-                    f"only recounted; e.g. kept {list(extra)[:2]} recounted {list(lacking)[:2]}"
+                    f"only recounted; e.g. kept {_short(extra)} recounted {_short(lacking)}"
                 )
+        zero_rows = ", ".join(f"{t} {n}" for t, n in kept.zero.items() if n) or "none"
 
     # RSS per worker over the last half.
     rss_lines: list[str] = []
@@ -784,42 +843,119 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
         by_kind[kind] += n
     figures += [
         ("duration", f"{elapsed:.0f} s (asked {cfg.duration:g} s)"),
-        ("machine", f"{os.cpu_count()} CPUs; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end (1 min)"),  # fmt: skip
-        ("server", f"arv-analytics serve --workers {cfg.workers}, PostgreSQL, catalog refresh {cfg.catalog_refresh:g} s"),  # fmt: skip
-        ("load", f"{cfg.viewers} viewers, {cfg.readers} readers, heartbeat mean {cfg.heartbeat:g} s"),  # fmt: skip
+        (
+            "machine",
+            f"{os.cpu_count()} CPUs; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end (1 min)",
+        ),
+        (
+            "server",
+            f"arv-analytics serve --workers {cfg.workers}, PostgreSQL, catalog refresh {cfg.catalog_refresh:g} s",
+        ),
+        (
+            "load",
+            f"{cfg.viewers} viewers, {cfg.readers} readers, heartbeat mean {cfg.heartbeat:g} s",
+        ),
         ("requests", f"{requests} ({requests / elapsed:.0f}/s)"),
     ]
     for kind in sorted(by_kind):
         lat = soak.latency[kind]
         codes = ", ".join(f"{s}: {n}" for (k, s), n in sorted(soak.status.items()) if k == kind)
         figures.append(
-            (f"  {kind}", f"{by_kind[kind]}  p50 {pct(lat, 0.5) * 1000:.0f} ms  "
-             f"p99 {pct(lat, 0.99) * 1000:.0f} ms  max {max(lat, default=0) * 1000:.0f} ms  [{codes}]")  # fmt: skip
+            (
+                f"  {kind}",
+                f"{by_kind[kind]}  p50 {pct(lat, 0.5) * 1000:.0f} ms  "
+                f"p99 {pct(lat, 0.99) * 1000:.0f} ms  max {max(lat, default=0) * 1000:.0f} ms  [{codes}]",
+            )
         )
     figures += [
-        ("sessions acknowledged", f"{len(ids)} (with an acknowledged end/heartbeat: {ends_acked}; double ends {soak.double_ends})"),  # fmt: skip
+        (
+            "sessions acknowledged",
+            f"{len(ids)} (with an acknowledged end/heartbeat: {ends_acked}; double ends {soak.double_ends})",
+        ),
         ("sessions stored (all)", str(rows_total)),
-        ("starts refused: inactive", f"{soak.refused_inactive} (404, content or project deactivated)"),  # fmt: skip
-        ("catalog spells", f"{sum(len(v) for v in soak.windows.values())} deactivations over {len(soak.windows)} contents/projects"),  # fmt: skip
-        ("jobs", "; ".join(f"{n} rc={rc} {s:.1f} s: {out}" for n, s, rc, out in soak.jobs) or "none ran"),  # fmt: skip
-        ("retention", f"{aged_before} sessions past {cfg.retention_days} days before, {aged_after} after"),  # fmt: skip
-        ("rollups", f"{rollup_rows} rows in {len(kept)} tables; recount of the copy {recount_s:.1f} s"),  # fmt: skip
+        (
+            "starts refused: inactive",
+            f"{soak.refused_inactive} (404, content or project deactivated)",
+        ),
+        (
+            "catalog spells",
+            f"{sum(len(v) for v in soak.windows.values())} deactivations over {len(soak.windows)} contents/projects",
+        ),
+        (
+            "jobs",
+            "; ".join(f"{n} rc={rc} {s:.1f} s: {out}" for n, s, rc, out in soak.jobs) or "none ran",
+        ),
+        (
+            "retention",
+            f"{aged_before} sessions past {cfg.retention_days} days before, {aged_after} after",
+        ),
+        (
+            "rollups",
+            f"{rollup_rows} rows in {len(kept.rows)} tables; recount of the copy {recount_s:.1f} s; "
+            f"all-zero rows left aside: {zero_rows}",
+        ),
         ("server log", f"{tracebacks} tracebacks, {errors} ERROR lines"),
     ]
     figures += [("RSS", line) for line in rss_lines]
     checks += [
         Check("no 5xx", not soak.five_xx, f"{len(soak.five_xx)} 5xx; {soak.five_xx[:3]}"),
-        Check("every request answered", not soak.no_answer, f"{len(soak.no_answer)}; {soak.no_answer[:3]}"),  # fmt: skip
-        Check("no unexpected status", not soak.unexpected, f"{len(soak.unexpected)}; {soak.unexpected[:3]}"),  # fmt: skip
-        Check("acknowledged starts stored", not missing and not wrong_content, f"{len(missing)} missing, {len(wrong_content)} with another content, of {len(ids)}"),  # fmt: skip
-        Check("acknowledged durations stored", not short, f"{len(short)} below the acknowledged duration, of {ends_acked}"),  # fmt: skip
-        Check("rollups == recount", not rollup_diff, "; ".join(rollup_diff) or f"{rollup_rows} rows identical"),  # fmt: skip
-        Check("analytics totals == SQL", not totals_wrong, "; ".join(totals_wrong) or "admin and every company token"),  # fmt: skip
-        Check("company tokens see only their company", not soak.isolation, f"{len(soak.isolation)}; {soak.isolation[:3]}"),  # fmt: skip
-        Check("deactivated content refused", not soak.accepted_inactive, f"{len(soak.accepted_inactive)} starts accepted > refresh+3 s after a deactivation; {soak.accepted_inactive[:3]}"),  # fmt: skip
-        Check("retention ran and deleted", aged_after == 0 and aged_before > 0 and len([j for j in soak.jobs if j[2] == 0]) == len(soak.jobs) >= 1, f"{aged_before} → {aged_after}; {len(soak.jobs)} job runs"),  # fmt: skip
-        Check("workers never restarted", pids0 == pids1 and len(pids0) == cfg.workers, f"{pids0} → {pids1}"),  # fmt: skip
-        Check(f"RSS flat (|slope| ≤ {cfg.rss_slope:g} MiB/min)", not leaks, "; ".join(leaks) or "every worker"),  # fmt: skip
+        Check(
+            "every request answered",
+            not soak.no_answer,
+            f"{len(soak.no_answer)}; {soak.no_answer[:3]}",
+        ),
+        Check(
+            "no unexpected status",
+            not soak.unexpected,
+            f"{len(soak.unexpected)}; {soak.unexpected[:3]}",
+        ),
+        Check(
+            "acknowledged starts stored",
+            not missing and not wrong_content,
+            f"{len(missing)} missing, {len(wrong_content)} with another content, of {len(ids)}",
+        ),
+        Check(
+            "acknowledged durations stored",
+            not short,
+            f"{len(short)} below the acknowledged duration, of {ends_acked}",
+        ),
+        Check(
+            "rollups == recount",
+            not rollup_diff,
+            "; ".join(rollup_diff) or f"{rollup_rows} rows identical",
+        ),
+        Check(
+            "analytics totals == SQL",
+            not totals_wrong,
+            "; ".join(totals_wrong) or "admin and every company token",
+        ),
+        Check(
+            "company tokens see only their company",
+            not soak.isolation,
+            f"{len(soak.isolation)}; {soak.isolation[:3]}",
+        ),
+        Check(
+            "deactivated content refused",
+            not soak.accepted_inactive,
+            f"{len(soak.accepted_inactive)} starts accepted > refresh+3 s after a deactivation; {soak.accepted_inactive[:3]}",
+        ),
+        Check(
+            "retention ran and deleted",
+            aged_after == 0
+            and aged_before > 0
+            and len([j for j in soak.jobs if j[2] == 0]) == len(soak.jobs) >= 1,
+            f"{aged_before} → {aged_after}; {len(soak.jobs)} job runs",
+        ),
+        Check(
+            "workers never restarted",
+            pids0 == pids1 and len(pids0) == cfg.workers,
+            f"{pids0} → {pids1}",
+        ),
+        Check(
+            f"RSS flat (|slope| ≤ {cfg.rss_slope:g} MiB/min)",
+            not leaks,
+            "; ".join(leaks) or "every worker",
+        ),
     ]
     width = max(len(k) for k, _ in figures)
     lines = [f"{k:<{width}}  {v}" for k, v in figures]
@@ -848,11 +984,20 @@ def main() -> int:
     p.add_argument("--out", type=Path, help="also write the report to this file")
     a = p.parse_args()
     cfg = SoakConfig(
-        duration=a.duration, viewers=a.viewers, readers=a.readers, heartbeat=a.heartbeat,
-        churn_every=a.churn_every, token_every=a.token_every, rss_every=a.rss_every,
-        rss_slope=a.rss_slope, retention_days=a.retention_days, aged_sessions=a.aged_sessions,
-        workers=a.workers, pg_admin=a.pg_admin, keep=a.keep,
-    )  # fmt: skip
+        duration=a.duration,
+        viewers=a.viewers,
+        readers=a.readers,
+        heartbeat=a.heartbeat,
+        churn_every=a.churn_every,
+        token_every=a.token_every,
+        rss_every=a.rss_every,
+        rss_slope=a.rss_slope,
+        retention_days=a.retention_days,
+        aged_sessions=a.aged_sessions,
+        workers=a.workers,
+        pg_admin=a.pg_admin,
+        keep=a.keep,
+    )
     started = datetime.now(UTC)
     result = run_soak(cfg)
     header = f"bench/soak.py {' '.join(sys.argv[1:])}  started {started:%Y-%m-%d %H:%M} UTC"
@@ -864,4 +1009,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
