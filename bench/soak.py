@@ -897,6 +897,16 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
         ("server log", f"{tracebacks} tracebacks, {errors} ERROR lines"),
     ]
     figures += [("RSS", line) for line in rss_lines]
+    # What the limit rules out: a leak of this many bytes per request, each worker answering
+    # half of the requests (the kernel spreads connections over the workers).
+    per_worker_min = requests / elapsed * 60 / max(cfg.workers, 1)
+    figures.append(
+        (
+            "RSS limit",
+            f"{cfg.rss_slope:g} MiB/min per worker = a leak of "
+            f"{cfg.rss_slope * 2**20 / max(per_worker_min, 1):,.0f} bytes per request at this load",
+        )
+    )
     checks += [
         Check("no 5xx", not soak.five_xx, f"{len(soak.five_xx)} 5xx; {soak.five_xx[:3]}"),
         Check(
