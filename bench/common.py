@@ -157,7 +157,12 @@ class Server:
 
 
 def start_process(
-    argv: list[str], env: dict[str, str], log: Path, port: int, ready_path: str = "/healthz"
+    argv: list[str],
+    env: dict[str, str],
+    log: Path,
+    port: int,
+    ready_path: str = "/healthz",
+    timeout: float = 60,
 ) -> Server:
     out = log.open("ab")
     proc = subprocess.Popen(
@@ -165,7 +170,7 @@ def start_process(
     )
     out.close()
     server = Server(proc, port, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}; see {log}")
@@ -175,7 +180,7 @@ def start_process(
         except httpx.HTTPError:
             time.sleep(0.1)
     stop(server)
-    raise RuntimeError(f"server did not answer within 60 s; see {log}")
+    raise RuntimeError(f"server did not answer within {timeout:g} s; see {log}")
 
 
 def serve_env(database_url: str, admin_token: str, **extra: str) -> dict[str, str]:

@@ -50,6 +50,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import functools
 import os
 import random
 import subprocess
@@ -715,7 +716,7 @@ def final_totals(soak: Soak, base: str, conninfo: str) -> list[str]:
 
 
 def run_soak(cfg: SoakConfig) -> SoakResult:
-    say = print if cfg.progress else (lambda *a, **k: None)
+    say = functools.partial(print, flush=True) if cfg.progress else (lambda *a, **k: None)
     admin = "soak-admin-" + uuid.uuid4().hex
     figures: list[tuple[str, str]] = []
     checks: list[Check] = []
@@ -746,7 +747,8 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
         port = free_port()
         argv = [str(EXE_DIR / "arv-analytics"), "serve", "--port", str(port)]
         argv += ["--workers", str(cfg.workers)]
-        server = start_process(argv, env, log, port)
+        # A busy machine (load 10+ on 2 cores) takes over a minute to start two workers.
+        server = start_process(argv, env, log, port, timeout=300)
         say(f"database {name}, server log {log}, {aged_before} sessions past retention")
         soak = Soak(cfg, server.base, admin)
         try:
