@@ -53,6 +53,7 @@ import contextlib
 import functools
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -265,6 +266,9 @@ class Soak:
         self.refused_inactive = 0
         self.accepted_inactive: list[str] = []
         self.double_ends = 0
+        self.pairs: collections.Counter[str] = collections.Counter()  # workers of double ends
+        self.server_port = 0
+        self.server_pid = 0
         self.jobs: list[tuple[str, float, int, str]] = []
         self.rss: list[tuple[float, dict[int, int]]] = []
         self.stop = asyncio.Event()
@@ -577,6 +581,34 @@ def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
+def _client_port(r: httpx.Response | None) -> int | None:
+    stream = r.extensions.get("network_stream") if r is not None else None
+    addr = stream.get_extra_info("client_addr") if stream is not None else None
+    return int(addr[1]) if addr else None
+
+
+def socket_owners(server_port: int, root: int, client_ports: list[int]) -> list[int | None]:
+    """Which worker process holds the server end of each of our connections (by our local
+    port): /proc/net/tcp gives the socket's inode, the workers' /proc/PID/fd name it."""
+    inodes: dict[str, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                parts = line.split()
+                local, remote, inode = parts[1], parts[2], parts[9]
+                if int(local.rsplit(":", 1)[1], 16) == server_port:
+                    inodes[inode] = int(remote.rsplit(":", 1)[1], 16)
+    owner: dict[int, int] = {}
+    for pid in descendants(root)[1:]:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:[") and link[8:-1] in inodes:
+                        owner[inodes[link[8:-1]]] = pid
+    return [owner.get(p) for p in client_ports]
+
+
 def _short(rows: collections.Counter[tuple[Any, ...]]) -> list[str]:
     return [", ".join(map(str, r[:10])) + ", …" for r in list(rows)[:3]]
 
@@ -751,6 +783,7 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
         server = start_process(argv, env, log, port, timeout=300)
         say(f"database {name}, server log {log}, {aged_before} sessions past retention")
         soak = Soak(cfg, server.base, admin)
+        soak.server_port, soak.server_pid = port, server.pid
         try:
             build_catalog(soak, server.base, admin)
             time.sleep(1)
@@ -873,6 +906,11 @@ def run_soak(cfg: SoakConfig) -> SoakResult:
         (
             "sessions acknowledged",
             f"{len(ids)} (with an acknowledged end/heartbeat: {ends_acked}; double ends {soak.double_ends})",
+        ),
+        (
+            "double ends by worker",
+            f"{soak.pairs['different']} pairs answered by two different workers, "
+            f"{soak.pairs['same']} by one, {soak.pairs['unknown']} not traced",
         ),
         ("sessions stored (all)", str(rows_total)),
         (
@@ -1010,6 +1048,9 @@ def main() -> int:
         pg_admin=a.pg_admin,
         keep=a.keep,
     )
+    # SIGTERM (a background job ignores SIGINT) ends the run through the finally blocks:
+    # server stopped, databases dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = datetime.now(UTC)
     result = run_soak(cfg)
     header = f"bench/soak.py {' '.join(sys.argv[1:])}  started {started:%Y-%m-%d %H:%M} UTC"
