@@ -381,6 +381,16 @@ class Soak:
                         for d, x in zip((duration, duration + 1), got, strict=True)
                         if x is not None and x.status_code == 200
                     ]
+                    ports = [_client_port(x) for x in got]
+                    owners = (
+                        socket_owners(self.server_port, self.server_pid, ports)  # type: ignore[arg-type]
+                        if None not in ports
+                        else [None]
+                    )
+                    if None in owners:
+                        self.pairs["unknown"] += 1
+                    else:
+                        self.pairs["different" if owners[0] != owners[1] else "same"] += 1
                     if oks:
                         self.acked[sid] = (c.id, max(oks))
                 else:
@@ -702,11 +712,16 @@ def build_catalog(soak: Soak, base: str, admin: str) -> None:
 
 async def drive(soak: Soak, server: Server, job_env: dict[str, str]) -> None:
     cfg = soak.cfg
-    limits = httpx.Limits(max_connections=cfg.viewers + 8, max_keepalive_connections=cfg.viewers)
+    # uvicorn closes a connection idle for 5 s. A client that keeps it as long (httpx's
+    # default) sometimes sends a request just as the server closes it and gets no answer: a
+    # race of the client's, which browsers retry. Dropping idle connections after 1 s avoids it.
+    limits = httpx.Limits(
+        max_connections=cfg.viewers + 8, max_keepalive_connections=cfg.viewers, keepalive_expiry=1
+    )
     async with (
         httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as a,
         httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as b,
-        httpx.AsyncClient(base_url=server.base, timeout=60) as reads,
+        httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as reads,
     ):
         soak.t0 = time.monotonic()
         tasks = [asyncio.create_task(soak.viewer(a, b, i)) for i in range(cfg.viewers)]
