@@ -291,6 +291,11 @@ class Soak:
             self.no_answer.append(f"{kind} {method} {url}: {type(e).__name__} {e}")
             return None
         self.latency[kind].append(time.monotonic() - t)
+        # Our end of the connection, now: the pool may close it once it has been idle.
+        try:
+            r.extensions["client_port"] = _client_port(r)
+        except OSError:
+            r.extensions["client_port"] = None
         self.status[(kind, r.status_code)] += 1
         if r.status_code >= 500:
             self.five_xx.append(f"{kind} {method} {url}: {r.status_code} {r.text[:200]}")
@@ -381,7 +386,7 @@ class Soak:
                         for d, x in zip((duration, duration + 1), got, strict=True)
                         if x is not None and x.status_code == 200
                     ]
-                    ports = [_client_port(x) for x in got]
+                    ports = [x.extensions.get("client_port") if x else None for x in got]
                     owners = (
                         socket_owners(self.server_port, self.server_pid, ports)  # type: ignore[arg-type]
                         if None not in ports
