@@ -54,5 +54,8 @@ def test_soak_under_every_kind_of_traffic(tmp_path: Path) -> None:
     result = soak.run_soak(cfg)
     print(result.report)
     assert result.ok, "\n".join(f"{c.name}: {c.detail}" for c in result.failed())
+    # The load's own ends (the catalog probes before it only start sessions): enough traffic
+    # that the checks above meant something, even on a busy machine.
     figures = dict(result.figures)
-    assert int(figures["sessions acknowledged"].split()[0]) > 50, "too little traffic"
+    ends = int(figures["sessions acknowledged"].split("heartbeat: ")[1].split(";")[0])
+    assert ends >= 10, f"too little traffic: {figures['sessions acknowledged']}"
