@@ -202,6 +202,11 @@ def serve(
             proxy_headers=False,
             # SIGTERM: stop accepting, let in-flight requests finish, then drain the buffer.
             timeout_graceful_shutdown=30,
+            # With --workers, the supervisor kills a worker that does not answer its health
+            # ping within this many seconds. uvicorn's 5 s is shorter than a worker's start
+            # (imports, geo data) on a busy host: it then kills every new worker forever
+            # ("Child process … died" in a loop) and the service never answers.
+            timeout_worker_healthcheck=30,
             ssl_certfile=str(cert) if cert else None,
             ssl_keyfile=str(key) if key else None,
         )
