@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from arv_analytics import migrate
 from arv_analytics.cli.main import app
+from arv_analytics.rollups.state import CURRENT
 from tests.support import Database, free_port, new_database, rows
 
 runner = CliRunner()
@@ -197,8 +198,8 @@ def test_db_upgrade_and_downgrade_commands(tmp_path: Path, monkeypatch: pytest.M
 def test_upgrade_recounts_rollups_of_an_older_layout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Database
 ) -> None:
-    """A database with sessions from before migration 0007: after `db upgrade` the rollups
-    hold every view again and the engine answers from them."""
+    """A database with sessions from before migration 0007 (and so before 0011's layout 2):
+    after `db upgrade` the rollups hold every view again and the engine answers from them."""
     with new_database(database.backend, tmp_path) as old:
         engine = old.engine()
         try:
@@ -228,7 +229,7 @@ def test_upgrade_recounts_rollups_of_an_older_layout(
             out = run("db", "upgrade")
             assert "rollups recounted" in out
             [state] = rows(engine, "SELECT version FROM rollup_state")
-            assert state["version"] == 1
+            assert state["version"] == CURRENT
             totals = rows(
                 engine,
                 "SELECT views FROM rollup_stats WHERE level = 'all' AND grain = 'd' "
