@@ -202,6 +202,10 @@ def serve(
             proxy_headers=False,
             # SIGTERM: stop accepting, let in-flight requests finish, then drain the buffer.
             timeout_graceful_shutdown=30,
+            # uvicorn kills a worker that has not answered its supervisor's ping for 5 s; a
+            # worker starting on a busy machine (imports, geo data, the catalog) can take
+            # longer, and was killed and respawned in a loop (seen with load average ~10).
+            timeout_worker_healthcheck=30,
             ssl_certfile=str(cert) if cert else None,
             ssl_keyfile=str(key) if key else None,
         )

@@ -40,6 +40,7 @@ from arv_analytics.ingest import fastschemas
 from arv_analytics.ingest.body import ACCEPTED_MEDIA_TYPES
 from arv_analytics.ingest.client_ip import client_ip
 from arv_analytics.ingest.service import Ingest
+from arv_analytics.observability.metrics import FAST_PATH
 from arv_analytics.tenancy.ratelimit import TrackingLimiter
 
 START, END, MOBILE_START, MOBILE_UPDATE = "start", "end", "mobile_start", "mobile_update"
@@ -87,6 +88,9 @@ class TrackingFront:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._routes: dict[str, Any] | None = None
+        # Made here, in the serving process (a worker's metrics live in its own files).
+        self._by_fast = FAST_PATH.labels("fast")
+        self._by_route = FAST_PATH.labels("route")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -120,6 +124,7 @@ class TrackingFront:
         if (media and media not in ACCEPTED_MEDIA_TYPES) or (
             declared.isdigit() and int(declared) > limit
         ):
+            self._by_route.inc()
             await self.app(scope, receive, send)  # 415 / 413 from the route
             return
         body, more, disconnected = await _read(receive, limit)
@@ -127,8 +132,10 @@ class TrackingFront:
             return  # nobody to answer; nothing was stored
         event = None if more or len(body) > limit else _DECODERS[kind](body)
         if event is None:
+            self._by_route.inc()
             await self.app(scope, _replay(body, more, receive), send)
             return
+        self._by_fast.inc()
         scope["route"] = self._route(scope, kind)
         origin = "origin" in headers
         try:
