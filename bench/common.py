@@ -109,6 +109,21 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of every PostgreSQL process on the machine (its backends
+    serve this benchmark's server, and whoever else uses the same PostgreSQL)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{entry}/comm").read_text().strip() != "postgres":
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class RssSampler:
     """Samples the RSS of a process tree every `every` seconds; `.max_mib` is the peak and
     `.cpu_percent` the tree's CPU use over the sampled time (100 = one core)."""
@@ -118,6 +133,7 @@ class RssSampler:
         self._stop = threading.Event()
         self.max_kib = 0
         self.cpu_percent = 0.0
+        self.pg_cpu_percent = 0.0
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -127,6 +143,7 @@ class RssSampler:
 
     def __enter__(self) -> RssSampler:
         self._cpu0, self._t0 = cpu_seconds(self._pid), time.monotonic()
+        self._pg0 = postgres_cpu_seconds()
         self._thread.start()
         return self
 
@@ -135,6 +152,7 @@ class RssSampler:
         self._thread.join()
         elapsed = time.monotonic() - self._t0
         self.cpu_percent = 100 * (cpu_seconds(self._pid) - self._cpu0) / max(elapsed, 1e-9)
+        self.pg_cpu_percent = 100 * (postgres_cpu_seconds() - self._pg0) / max(elapsed, 1e-9)
 
     @property
     def max_mib(self) -> float:

@@ -77,6 +77,7 @@ class Row:
     wrk: WrkResult
     rss_mib: float
     cpu_percent: float
+    pg_cpu_percent: float
     acked: int
     missing: int | None  # None: nothing to check (the bare app stores nothing)
 
@@ -116,6 +117,24 @@ def create_contents(server: Server, token: str, count: int = 1) -> list[str]:
 
 def create_content(server: Server, token: str) -> str:
     return create_contents(server, token, 1)[0]
+
+
+def table_writes(db: str) -> dict[str, int]:
+    """Rows inserted or updated so far, per table (PostgreSQL's statistics)."""
+    out = subprocess.run(
+        [*PSQL, "-d", db, "-F", " "],
+        input="SELECT pg_stat_force_next_flush();\n"
+        "SELECT relname, n_tup_ins + n_tup_upd FROM pg_stat_user_tables;\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = {}
+    for line in out.stdout.splitlines():
+        name, _, count = line.partition(" ")
+        if count.isdigit():
+            found[name] = int(count)
+    return found
 
 
 def missing_pg(db: str, ids_file: Path, where: str = "") -> int:
@@ -167,6 +186,7 @@ def run_load(
         spy = subprocess.Popen(
             [
                 *(str(VENV_BIN / "py-spy"), "record", "--pid", str(server.pid), "--rate", "250"),
+                "--subprocesses",  # the workers of `serve --workers N`
                 *("--duration", str(seconds), "--format", "raw", "--output", str(profile)),
             ],
             stdout=subprocess.DEVNULL,
@@ -178,7 +198,7 @@ def run_load(
     finally:
         if spy is not None:
             spy.wait(timeout=seconds + 30)
-    return Row("", result, rss.max_mib, rss.cpu_percent, 0, None)
+    return Row("", result, rss.max_mib, rss.cpu_percent, rss.pg_cpu_percent, 0, None)
 
 
 def bench_bare(tmp: Path, seconds: int, conns: int, server_kind: str = "uvicorn") -> Row:
@@ -211,6 +231,7 @@ def bench_arv(
     workers: int = 1,
     contents: int = 1,
     server_kind: str = "uvicorn",
+    rollups: bool = True,
 ) -> list[Row]:
     token = uuid.uuid4().hex * 2
     db = pg_create(mode)
@@ -218,15 +239,25 @@ def bench_arv(
     try:
         url = pg_url(db)
         migrate(url, token)
-        name = f"{mode}-{server_kind}-w{workers}-c{contents}"
+        name = f"{mode}-{server_kind}-w{workers}-c{contents}{'' if rollups else '-raw'}"
+        # Without rollups (ARV_ANALYTICS_SOURCE=raw) the writer stores the sessions only:
+        # the difference is what keeping the rollups in the same transaction costs.
+        extra = {} if rollups else {"ARV_ANALYTICS_SOURCE": "raw"}
         start = start_granian_arv if server_kind == "granian" else start_arv
-        server = start(url, token, tmp / f"{name}.log", workers, ARV_INGEST_MODE=mode)
+        server = start(url, token, tmp / f"{name}.log", workers, ARV_INGEST_MODE=mode, **extra)
         content = ",".join(create_contents(server, token, contents))
         ack = tmp / name
         ack.mkdir()
         spy = profile / f"{name}-starts.txt" if profile else None
+        written = table_writes(db)
         row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content), spy)
         ids = read_ids(ack, "ack-start-*")
+        if profile is not None:  # rows each start made the writer insert or update
+            time.sleep(11)  # idle backends report their statistics within 10 s
+            after = table_writes(db)
+            per = {t: (after[t] - written.get(t, 0)) / max(len(ids), 1) for t in after}
+            busy = ", ".join(f"{t} {n:.1f}" for t, n in sorted(per.items()) if n >= 0.05)
+            print(f"{name}: rows written per acknowledged start: {busy}", flush=True)
         ids_file = write_ids(tmp / f"{name}-acked.txt", ids)
         label = (
             f"{'b' if mode == 'buffered' else 'c'}. {mode} {server_kind[:4]} w{workers} c{contents}"
@@ -315,7 +346,8 @@ def kill_test(tmp: Path, kind: str, seconds: int, conns: int) -> KillResult:
 def fmt_rows(rows: list[Row], bare: Row) -> str:
     head = (
         f"{'server':34} {'req/s':>9} {'%bare':>6} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'p99/bare':>8} {'RSS MiB':>8} {'CPU%':>5} {'non-2xx':>8} {'acked':>8} {'missing':>7}"
+        f"{'p99/bare':>8} {'RSS MiB':>8} {'CPU%':>5} {'PG%':>4} "
+        f"{'non-2xx':>8} {'acked':>8} {'missing':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -323,7 +355,7 @@ def fmt_rows(rows: list[Row], bare: Row) -> str:
         lines.append(
             f"{r.name:34} {w.rps:9.0f} {100 * w.rps / bare.wrk.rps:5.0f}% {w.p50_ms:7.2f} "
             f"{w.p99_ms:7.2f} {w.p99_ms / bare.wrk.p99_ms:7.1f}x {r.rss_mib:8.0f} "
-            f"{r.cpu_percent:5.0f} "
+            f"{r.cpu_percent:5.0f} {r.pg_cpu_percent:4.0f} "
             f"{w.non_2xx:8d} {r.acked:8d} {'-' if r.missing is None else r.missing:>7}"
         )
         if w.socket_errors:
@@ -355,6 +387,11 @@ def main() -> None:
         help="contents the starts are spread over (real traffic has many; 1 = hot rows)",
     )
     parser.add_argument(
+        "--rollups-ab",
+        action="store_true",
+        help="only: the ceiling, then 1 and 2 workers with and without rollup maintenance",
+    )
+    parser.add_argument(
         "--servers",
         default="uvicorn,granian",
         help="HTTP servers to compare, comma-separated (uvicorn, granian)",
@@ -367,7 +404,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
-            for workers in (1, 2):
+            for workers in (1,):
                 for row in bench_arv(
                     tmp, "buffered", s, c, True, args.profile, workers, n, kinds[0]
                 ):
@@ -376,6 +413,18 @@ def main() -> None:
             print(f"collapsed stacks in {args.profile}/buffered-*.txt")
             return
         rows = []
+        if args.rollups_ab:
+            bare = bench_bare(tmp, s, c, kinds[0])
+            rows.append(bare)
+            for workers in (1, 2):
+                for rollups in (True, False):
+                    rows += bench_arv(
+                        tmp, "buffered", s, c, True, None, workers, n, kinds[0], rollups
+                    )
+                    print(f"w{workers} rollups={rollups} done", flush=True)
+            print()
+            print(fmt_rows(rows, bare))
+            return
         for kind in kinds:
             rows.append(bench_bare(tmp, s, c, kind))
             print(f"bare {kind} done: {rows[-1].wrk.rps:.0f} req/s", flush=True)
