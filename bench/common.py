@@ -183,7 +183,7 @@ def start_process(
     )
     out.close()
     server = Server(proc, port, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded shared machine starts workers slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}; see {log}")
@@ -193,7 +193,7 @@ def start_process(
         except httpx.HTTPError:
             time.sleep(0.1)
     stop(server)
-    raise RuntimeError(f"server did not answer within 60 s; see {log}")
+    raise RuntimeError(f"server did not answer within 180 s; see {log}")
 
 
 def serve_env(database_url: str, admin_token: str, **extra: str) -> dict[str, str]:

@@ -259,9 +259,9 @@ def bench_arv(
             busy = ", ".join(f"{t} {n:.1f}" for t, n in sorted(per.items()) if n >= 0.05)
             print(f"{name}: rows written per acknowledged start: {busy}", flush=True)
         ids_file = write_ids(tmp / f"{name}-acked.txt", ids)
-        label = (
-            f"{'b' if mode == 'buffered' else 'c'}. {mode} {server_kind[:4]} w{workers} c{contents}"
-        )
+        letter = "b" if mode == "buffered" else "c"
+        label = f"{letter}. {mode} {server_kind[:4]} w{workers} c{contents}"
+        label += "" if rollups else " raw"
         row.name, row.acked = f"{label} starts", len(ids)
         row.missing = missing_pg(db, ids_file)
         rows = [row]
@@ -418,10 +418,11 @@ def main() -> None:
             rows.append(bare)
             for workers in (1, 2):
                 for rollups in (True, False):
-                    rows += bench_arv(
+                    done = bench_arv(
                         tmp, "buffered", s, c, True, None, workers, n, kinds[0], rollups
                     )
-                    print(f"w{workers} rollups={rollups} done", flush=True)
+                    rows += done
+                    print(fmt_rows(done, bare).split("\n", 2)[2], flush=True)
             print()
             print(fmt_rows(rows, bare))
             return
