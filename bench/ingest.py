@@ -393,8 +393,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--servers",
-        default="uvicorn,granian",
-        help="HTTP servers to compare, comma-separated (uvicorn, granian)",
+        default="uvicorn",
+        help="HTTP servers to compare, comma-separated: uvicorn, granian (pip install granian)",
     )
     args = parser.parse_args()
     s, c, n = args.seconds, args.connections, args.contents
