@@ -109,7 +109,7 @@ def _decode(decoder: msgspec.json.Decoder[T], raw: bytes) -> T | None:
         return None
     try:
         return decoder.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, ValueError):  # UnicodeDecodeError is a ValueError
         return None
 
 
