@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arv_analytics.compat.service import gpc_declined
@@ -156,7 +157,8 @@ class TrackingFront:
     def _route(self, scope: Scope, kind: str) -> Any:
         """The FastAPI route object of this path (metrics, logs and the access line read it)."""
         if self._routes is None:
-            by_path = {getattr(r, "path", None): r for r in scope["app"].routes}
+            # Included routers stay nested in FastAPI's route list: walk their contexts.
+            by_path = {c.path: c.route for c in iter_route_contexts(scope["app"].routes)}
             self._routes = {p: by_path.get(p) for p in (*_EXACT, *_TEMPLATES.values())}
         path = _TEMPLATES[END] if kind == END else scope["path"]
         return self._routes.get(path)
