@@ -204,7 +204,17 @@ def test_rate_limit_and_gpc_on_the_fast_path(
         a = [f.post(START, json=body).status_code for _ in range(3)]
         b = [s.post(START, json=body).status_code for _ in range(3)]
         assert a == b == [200, 200, 200]
-        limited, too = f.post(START, json=body), s.post(START, json=body)
+
+        def first_refusal(c: httpx.Client) -> httpx.Response:
+            # The per-minute window is a sliding counter over clock minutes: right after a
+            # minute turns, the count of the last one weighs less, so allow a few more tries.
+            for _ in range(8):
+                r = c.post(START, json=body)
+                if r.status_code != 200:
+                    return r
+            return r
+
+        limited, too = first_refusal(f), first_refusal(s)
         assert limited.status_code == too.status_code == 429
         assert limited.json()["error"] == too.json()["error"] == "rate_limited"
         assert limited.json()["detail"].startswith("too many tracking requests")
