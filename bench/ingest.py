@@ -50,6 +50,7 @@ from common import (
     Server,
     WrkResult,
     free_port,
+    granian_argv,
     kill9,
     migrate,
     pg_create,
@@ -58,8 +59,10 @@ from common import (
     read_ids,
     run_wrk,
     start_arv,
+    start_granian_arv,
     start_process,
     stop,
+    write_log_config,
 )
 
 PSQL = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt"]
@@ -74,12 +77,13 @@ class Row:
     wrk: WrkResult
     rss_mib: float
     cpu_percent: float
+    pg_cpu_percent: float
     acked: int
     missing: int | None  # None: nothing to check (the bare app stores nothing)
 
 
-def create_content(server: Server, token: str) -> str:
-    """One company, project and content via the admin API; returns the content's unique_id."""
+def create_contents(server: Server, token: str, count: int = 1) -> list[str]:
+    """One company and project with `count` contents via the admin API; their unique_ids."""
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.base, headers=auth, timeout=10) as c:
         company = c.post("/api/companies", json={"name": "Bench Co"}).raise_for_status().json()
@@ -88,24 +92,49 @@ def create_content(server: Server, token: str) -> str:
             .raise_for_status()
             .json()
         )
-        content = (
-            c.post("/api/ar-content", json={"project_id": project["id"], "title": "Poster"})
+        uids = [
+            c.post("/api/ar-content", json={"project_id": project["id"], "title": f"Poster {i}"})
             .raise_for_status()
-            .json()
-        )
-    unique_id: str = content["unique_id"]
+            .json()["unique_id"]
+            for i in range(count)
+        ]
     # The content cache of the server refreshes every 2 s: wait until a start is accepted.
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        r = httpx.post(
-            f"{server.base}/api/analytics/ar-session",
-            json={"ar_content_unique_id": unique_id},
-            headers={"User-Agent": IPHONE_UA},
-        )
-        if r.status_code == 200:
-            return unique_id
-        time.sleep(0.2)
-    raise RuntimeError("the new content is never accepted")
+    for unique_id in uids:
+        while True:
+            r = httpx.post(
+                f"{server.base}/api/analytics/ar-session",
+                json={"ar_content_unique_id": unique_id},
+                headers={"User-Agent": IPHONE_UA},
+            )
+            if r.status_code == 200:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the new content is never accepted")
+            time.sleep(0.2)
+    return uids
+
+
+def create_content(server: Server, token: str) -> str:
+    return create_contents(server, token, 1)[0]
+
+
+def table_writes(db: str) -> dict[str, int]:
+    """Rows inserted or updated so far, per table (PostgreSQL's statistics)."""
+    out = subprocess.run(
+        [*PSQL, "-d", db, "-F", " "],
+        input="SELECT pg_stat_force_next_flush();\n"
+        "SELECT relname, n_tup_ins + n_tup_upd FROM pg_stat_user_tables;\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = {}
+    for line in out.stdout.splitlines():
+        name, _, count = line.partition(" ")
+        if count.isdigit():
+            found[name] = int(count)
+    return found
 
 
 def missing_pg(db: str, ids_file: Path, where: str = "") -> int:
@@ -140,7 +169,8 @@ def write_ids(path: Path, ids: list[str]) -> Path:
 
 
 def wrk_env(ack_dir: Path, content: str, **extra: str) -> dict[str, str]:
-    return {"ARV_ACK_DIR": str(ack_dir), "ARV_CONTENT_UID": content, "ARV_UA": IPHONE_UA, **extra}
+    """`content`: one unique_id, or several separated by commas (one picked per start)."""
+    return {"ARV_ACK_DIR": str(ack_dir), "ARV_CONTENT_UIDS": content, "ARV_UA": IPHONE_UA, **extra}
 
 
 def run_load(
@@ -156,6 +186,7 @@ def run_load(
         spy = subprocess.Popen(
             [
                 *(str(VENV_BIN / "py-spy"), "record", "--pid", str(server.pid), "--rate", "250"),
+                "--subprocesses",  # the workers of `serve --workers N`
                 *("--duration", str(seconds), "--format", "raw", "--output", str(profile)),
             ],
             stdout=subprocess.DEVNULL,
@@ -167,19 +198,24 @@ def run_load(
     finally:
         if spy is not None:
             spy.wait(timeout=seconds + 30)
-    return Row("", result, rss.max_mib, rss.cpu_percent, 0, None)
+    return Row("", result, rss.max_mib, rss.cpu_percent, rss.pg_cpu_percent, 0, None)
 
 
-def bench_bare(tmp: Path, seconds: int, conns: int) -> Row:
+def bench_bare(tmp: Path, seconds: int, conns: int, server_kind: str = "uvicorn") -> Row:
     port = free_port()
-    argv = [str(VENV_BIN / "python"), str(HERE / "bare_app.py"), "--port", str(port)]
-    server = start_process(argv, {}, tmp / "bare.log", port)
+    if server_kind == "granian":
+        config = write_log_config(tmp / "bare-logging.json")
+        argv = granian_argv("bare_app:app", port, 1, config, "--working-dir", str(HERE))
+    else:
+        argv = [str(VENV_BIN / "python"), str(HERE / "bare_app.py"), "--port", str(port)]
+    server = start_process(argv, {}, tmp / f"bare-{server_kind}.log", port)
     try:
-        ack = tmp / "bare"
+        ack = tmp / f"bare-{server_kind}"
         ack.mkdir()
         content = str(uuid.uuid4())
         row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content))
-        row.name, row.acked = "a. bare FastAPI+pydantic", len(read_ids(ack, "ack-start-*"))
+        row.name = f"a. bare FastAPI ({server_kind})"
+        row.acked = len(read_ids(ack, "ack-start-*"))
         return row
     finally:
         stop(server)
@@ -193,6 +229,9 @@ def bench_arv(
     with_ends: bool,
     profile: Path | None = None,
     workers: int = 1,
+    contents: int = 1,
+    server_kind: str = "uvicorn",
+    rollups: bool = True,
 ) -> list[Row]:
     token = uuid.uuid4().hex * 2
     db = pg_create(mode)
@@ -200,24 +239,35 @@ def bench_arv(
     try:
         url = pg_url(db)
         migrate(url, token)
-        name = f"{mode}-w{workers}"
-        server = start_arv(url, token, tmp / f"{name}.log", workers, ARV_INGEST_MODE=mode)
-        content = create_content(server, token)
+        name = f"{mode}-{server_kind}-w{workers}-c{contents}{'' if rollups else '-raw'}"
+        # Without rollups (ARV_ANALYTICS_SOURCE=raw) the writer stores the sessions only:
+        # the difference is what keeping the rollups in the same transaction costs.
+        extra = {} if rollups else {"ARV_ANALYTICS_SOURCE": "raw"}
+        start = start_granian_arv if server_kind == "granian" else start_arv
+        server = start(url, token, tmp / f"{name}.log", workers, ARV_INGEST_MODE=mode, **extra)
+        content = ",".join(create_contents(server, token, contents))
         ack = tmp / name
         ack.mkdir()
-        spy = profile / f"{mode}-starts.txt" if profile else None
+        spy = profile / f"{name}-starts.txt" if profile else None
+        written = table_writes(db)
         row = run_load(server, START_LUA, seconds, conns, wrk_env(ack, content), spy)
         ids = read_ids(ack, "ack-start-*")
+        if profile is not None:  # rows each start made the writer insert or update
+            time.sleep(11)  # idle backends report their statistics within 10 s
+            after = table_writes(db)
+            per = {t: (after[t] - written.get(t, 0)) / max(len(ids), 1) for t in after}
+            busy = ", ".join(f"{t} {n:.1f}" for t, n in sorted(per.items()) if n >= 0.05)
+            print(f"{name}: rows written per acknowledged start: {busy}", flush=True)
         ids_file = write_ids(tmp / f"{name}-acked.txt", ids)
-        label = "b. arv buffered" if mode == "buffered" else "c. arv naive"
-        if workers > 1:
-            label = f"d. arv buffered {workers} wrk"
+        letter = "b" if mode == "buffered" else "c"
+        label = f"{letter}. {mode} {server_kind[:4]} w{workers} c{contents}"
+        label += "" if rollups else " raw"
         row.name, row.acked = f"{label} starts", len(ids)
         row.missing = missing_pg(db, ids_file)
         rows = [row]
         if with_ends and ids:
             env = wrk_env(ack, content, ARV_IDS_FILE=str(ids_file), ARV_THREADS="2")
-            spy = profile / f"{mode}-ends.txt" if profile else None
+            spy = profile / f"{name}-ends.txt" if profile else None
             end = run_load(server, END_LUA, seconds, conns, env, spy)
             ended = sorted(set(read_ids(ack, "ack-end-*")))
             end_file = write_ids(tmp / f"{name}-ended.txt", ended)
@@ -295,20 +345,21 @@ def kill_test(tmp: Path, kind: str, seconds: int, conns: int) -> KillResult:
 
 def fmt_rows(rows: list[Row], bare: Row) -> str:
     head = (
-        f"{'server':30} {'req/s':>9} {'%bare':>6} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'p99/bare':>8} {'RSS MiB':>8} {'CPU%':>5} {'non-2xx':>8} {'acked':>8} {'missing':>7}"
+        f"{'server':34} {'req/s':>9} {'%bare':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'p99/bare':>8} {'RSS MiB':>8} {'CPU%':>5} {'PG%':>4} "
+        f"{'non-2xx':>8} {'acked':>8} {'missing':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         w = r.wrk
         lines.append(
-            f"{r.name:30} {w.rps:9.0f} {100 * w.rps / bare.wrk.rps:5.0f}% {w.p50_ms:7.2f} "
+            f"{r.name:34} {w.rps:9.0f} {100 * w.rps / bare.wrk.rps:5.0f}% {w.p50_ms:7.2f} "
             f"{w.p99_ms:7.2f} {w.p99_ms / bare.wrk.p99_ms:7.1f}x {r.rss_mib:8.0f} "
-            f"{r.cpu_percent:5.0f} "
+            f"{r.cpu_percent:5.0f} {r.pg_cpu_percent:4.0f} "
             f"{w.non_2xx:8d} {r.acked:8d} {'-' if r.missing is None else r.missing:>7}"
         )
         if w.socket_errors:
-            lines.append(f"{'':30} socket errors: {w.socket_errors}")
+            lines.append(f"{'':34} socket errors: {w.socket_errors}")
     return "\n".join(lines)
 
 
@@ -329,31 +380,72 @@ def main() -> None:
         help="directory: run only the buffered server, sampled by py-spy (collapsed stacks); "
         "summarise with bench/profile_summary.py",
     )
+    parser.add_argument(
+        "--contents",
+        type=int,
+        default=20,
+        help="contents the starts are spread over (real traffic has many; 1 = hot rows)",
+    )
+    parser.add_argument(
+        "--rollups-ab",
+        action="store_true",
+        help="only: the ceiling, then 1 and 2 workers with and without rollup maintenance",
+    )
+    parser.add_argument(
+        "--servers",
+        default="uvicorn",
+        help="HTTP servers to compare, comma-separated: uvicorn, granian (pip install granian)",
+    )
     args = parser.parse_args()
-    s, c = args.seconds, args.connections
+    s, c, n = args.seconds, args.connections, args.contents
+    kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
     print(f"{os.cpu_count()} cpus; wrk -t2 -c{c} -d{s}s --latency; PostgreSQL on 127.0.0.1")
     with tempfile.TemporaryDirectory(prefix="arv-bench-") as tmp_name:
         tmp = Path(tmp_name)
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
-            for row in bench_arv(tmp, "buffered", s, c, with_ends=True, profile=args.profile):
-                w = row.wrk
-                print(f"{row.name}: {w.rps:.0f} req/s, p99 {w.p99_ms:.1f} ms (under py-spy)")
+            for workers in (1,):
+                for row in bench_arv(
+                    tmp, "buffered", s, c, True, args.profile, workers, n, kinds[0]
+                ):
+                    w = row.wrk
+                    print(f"{row.name}: {w.rps:.0f} req/s, p99 {w.p99_ms:.1f} ms (under py-spy)")
             print(f"collapsed stacks in {args.profile}/buffered-*.txt")
             return
-        bare = bench_bare(tmp, s, c)
-        print(f"bare done: {bare.wrk.rps:.0f} req/s", flush=True)
-        rows = [bare]
-        rows += bench_arv(tmp, "buffered", s, c, with_ends=True)
-        print("buffered done", flush=True)
-        # Two processes on one database: their batches must not deadlock (issue 16).
-        rows += bench_arv(tmp, "buffered", s, c, with_ends=True, workers=2)
+        rows = []
+        if args.rollups_ab:
+            bare = bench_bare(tmp, s, c, kinds[0])
+            rows.append(bare)
+            for workers in (1, 2):
+                for rollups in (True, False):
+                    done = bench_arv(
+                        tmp, "buffered", s, c, True, None, workers, n, kinds[0], rollups
+                    )
+                    rows += done
+                    print(fmt_rows(done, bare).split("\n", 2)[2], flush=True)
+            print()
+            print(fmt_rows(rows, bare))
+            return
+        for kind in kinds:
+            rows.append(bench_bare(tmp, s, c, kind))
+            print(f"bare {kind} done: {rows[-1].wrk.rps:.0f} req/s", flush=True)
+        bare = rows[0]
+        for kind in kinds:
+            rows += bench_arv(tmp, "buffered", s, c, True, contents=n, server_kind=kind)
+            print(f"buffered {kind} done", flush=True)
+        # Two processes on one database: not slower than one (issue 16); and with all starts
+        # on ONE content (every batch of both processes adds to the same rollup rows).
+        rows += bench_arv(tmp, "buffered", s, c, True, workers=2, contents=n)
         print("buffered with 2 workers done", flush=True)
+        if n != 1:
+            rows += bench_arv(tmp, "buffered", s, c, True, workers=1, contents=1)
+            rows += bench_arv(tmp, "buffered", s, c, True, workers=2, contents=1)
+            print("one content, 1 and 2 workers done", flush=True)
         if args.workers_only:
             print()
             print(fmt_rows(rows, bare))
             return
-        rows += bench_arv(tmp, "naive", s, c, with_ends=False)
+        rows += bench_arv(tmp, "naive", s, c, with_ends=False, contents=n)
         print("naive done", flush=True)
         kills = []
         if not args.skip_kill:

@@ -1,5 +1,5 @@
 -- wrk script: POST /api/analytics/ar-session with a fresh UUID v4 session id per request.
--- Environment: ARV_CONTENT_UID (content unique id), ARV_ACK_DIR (where each thread writes
+-- Environment: ARV_CONTENT_UID (content unique id) or ARV_CONTENT_UIDS (several), ARV_ACK_DIR (where each thread writes
 -- the session ids answered 200, one per line, to ack-start-<thread>.txt), ARV_UA.
 local counter = 0
 
@@ -10,7 +10,11 @@ end
 
 function init(args)
   math.randomseed(os.time() * 7919 + tid * 104729 + math.floor(os.clock() * 1e6))
-  content = os.getenv("ARV_CONTENT_UID")
+  -- ARV_CONTENT_UIDS: several contents, comma-separated, one picked at random per start.
+  contents = {}
+  for uid in string.gmatch(os.getenv("ARV_CONTENT_UIDS") or os.getenv("ARV_CONTENT_UID"), "[^,]+") do
+    contents[#contents + 1] = uid
+  end
   ack = io.open(os.getenv("ARV_ACK_DIR") .. "/ack-start-" .. tid .. ".txt", "w")
   ack:setvbuf("full", 65536)
   headers = {
@@ -29,6 +33,7 @@ local function uuid4()
 end
 
 function request()
+  local content = contents[random(1, #contents)]
   local body = '{"ar_content_unique_id":"' .. content .. '","session_id":"' .. uuid4()
     .. '","tracking_quality":"good","video_played":true,"time_to_first_found_ms":850}'
   return wrk.format("POST", "/api/analytics/ar-session", headers, body)

@@ -24,6 +24,7 @@ from arv_analytics.ingest.catalog_cache import ContentCache
 from arv_analytics.ingest.cors import TrackingCORS
 from arv_analytics.ingest.endpoints import router as ingest_router
 from arv_analytics.ingest.enrichment import Enricher
+from arv_analytics.ingest.fastpath import TrackingFront
 from arv_analytics.ingest.geo import GeoLocator
 from arv_analytics.ingest.service import Ingest
 from arv_analytics.ingest.writes import Rules
@@ -170,6 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(operations_router)
     apidocs.install(app)
+    # Tracking answered before the routing and the other middleware (ingest/fastpath.py);
+    # what it cannot answer exactly as the routes would goes on to them.
+    app.add_middleware(TrackingFront)
     # Outermost, so that its clock and request id cover every other layer.
     app.add_middleware(RequestObserver, access_log_enabled=settings.access_log)
     return app

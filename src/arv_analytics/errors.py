@@ -219,14 +219,18 @@ def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "detail": detail, **extra}
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+def app_error_answer(exc: AppError) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """Status, body and headers of an AppError's answer (the handler and the fast path)."""
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidInput) and exc.fields:
         extra["fields"] = exc.fields
-    return JSONResponse(
-        error_body(exc.code, exc.detail, **extra), status_code=exc.status_code, headers=exc.headers
-    )
+    return exc.status_code, error_body(exc.code, exc.detail, **extra), exc.headers
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    status, body, headers = app_error_answer(exc)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -292,27 +296,32 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+def error_answer(
+    exc: Exception, method: str, path: str
+) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """The answer to any error a route let through: an AppError's own, or what a database
+    error or a bug means for the client (logged here, once)."""
     from arv_analytics.db import is_unavailable  # db imports FastAPI pieces; avoid a cycle
     from arv_analytics.db_retry import describe, is_data_fault, is_transient
 
+    if isinstance(exc, AppError):
+        return app_error_answer(exc)
     if is_unavailable(exc):
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse(
-            error_body("database_unavailable", "the database is not answering; retry shortly"),
-            status_code=503,
-            headers={"Retry-After": "2"},
-        )
+        log.warning("database unavailable on %s %s: %s", method, path, exc)
+        return app_error_answer(Unavailable())
     if is_transient(exc):  # a deadlock lost outside the write buffer, which retries its own
-        log.warning("write conflict on %s %s: %s", request.method, request.url.path, exc)
-        return await _app_error(request, Overloaded("write conflict in the database; retry"))
+        log.warning("write conflict on %s %s: %s", method, path, exc)
+        return app_error_answer(Overloaded("write conflict in the database; retry"))
     if is_data_fault(exc):  # a value the checks before the database let through
-        log.warning("value refused on %s %s: %s", request.method, request.url.path, describe(exc))
-        return await _app_error(
-            request, InvalidInput("the database refused a value of this request")
-        )
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+        log.warning("value refused on %s %s: %s", method, path, describe(exc))
+        return app_error_answer(InvalidInput("the database refused a value of this request"))
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return 500, error_body("internal_error", "internal server error"), None
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    status, body, headers = error_answer(exc, request.method, request.url.path)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -71,6 +71,14 @@ COMMIT_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+FAST_PATH = Counter(
+    "arv_tracking_fast_path",
+    "Tracking POSTs by who answered: fast (the ASGI fast path, ingest/fastpath.py) or route "
+    "(handed to the FastAPI route: a lax or invalid body, another media type, a body over "
+    "the limit)",
+    ["answered_by"],
+    registry=REGISTRY,
+)
 BATCH_FAILURES = Counter(
     "arv_write_batch_failures",
     "Batches that did not commit, by cause (unavailable: database away; error: a bug)",
