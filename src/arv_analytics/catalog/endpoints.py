@@ -32,7 +32,7 @@ from arv_analytics.db import SessionDep
 from arv_analytics.errors import error_body, responses
 from arv_analytics.ingest.repository import ContentRef
 from arv_analytics.models import ARContent, Company, Project
-from arv_analytics.params import MAX_ID, IdPath
+from arv_analytics.params import MAX_ID, STORABLE_PATTERN, IdPath
 from arv_analytics.tenancy.dependencies import AdminDep, ReaderDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
@@ -52,7 +52,10 @@ Active = Annotated[bool | None, Query(description="Only active (true) or inactiv
 Search = Annotated[
     str | None,
     Query(
-        min_length=1, max_length=100, description="Part of the name (title for content), any case"
+        min_length=1,
+        max_length=100,
+        pattern=STORABLE_PATTERN,
+        description="Part of the name (title for content), any case",
     ),
 ]
 # Bounded so that no offset overflows a database integer.
