@@ -136,7 +136,11 @@ class LocalCluster:
                 (directory / sub).mkdir(parents=True, exist_ok=True)
             (directory / "config.xml").write_text(
                 _CONFIG.format(
-                    dir=directory, tcp=tcp, http=http, inter=inter, cluster=CLUSTER,
+                    dir=directory,
+                    tcp=tcp,
+                    http=http,
+                    inter=inter,
+                    cluster=CLUSTER,
                     shards=shards_xml,
                 )  # fmt: skip
             )

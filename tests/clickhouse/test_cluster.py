@@ -16,9 +16,7 @@ def test_two_shards_answer_as_one_cluster(clickhouse_cluster: LocalCluster) -> N
         )
         assert [port for _, port in rows] == [s.tcp for s in clickhouse_cluster.shards]
         # A query over the cluster reaches both servers.
-        seen = client.execute(
-            f"SELECT count() FROM cluster('{CLUSTER}', system, one)"  # noqa: S608
-        )
+        seen = client.execute(f"SELECT count() FROM cluster('{CLUSTER}', system, one)")
         assert seen == [(2,)]
         sync = client.execute(
             "SELECT value FROM system.settings WHERE name = 'insert_distributed_sync'"
