@@ -142,7 +142,7 @@ class LocalCluster:
                     inter=inter,
                     cluster=CLUSTER,
                     shards=shards_xml,
-                )  # fmt: skip
+                )
             )
             (directory / "users.xml").write_text(_USERS)
             self.shards.append(Shard(directory, tcp, http, inter))

@@ -97,7 +97,7 @@ class ClickHouse:
                 with self._lock:
                     if len(self._pool) < self._pool_size:
                         self._pool.append(client)
-                        client = None  # type: ignore[assignment]
+                        client = None
                 if client is not None:
                     client.disconnect()
 

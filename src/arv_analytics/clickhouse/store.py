@@ -64,18 +64,18 @@ class SessionStore:
     def __init__(self, ch: ClickHouse) -> None:
         self.ch = ch
         self.versions = Versions()
-        self._insert = f"INSERT INTO {ch.target.sessions} ({', '.join(INSERTED)}) VALUES"
+        self.insert_statement = f"INSERT INTO {ch.target.sessions} ({', '.join(INSERTED)}) VALUES"
 
     async def store(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Stores one version of each row (the session as it is after this batch)."""
         batch = [version_row(r, self.versions.next()) for r in rows]
         if batch:
-            await self.ch.ainsert(self._insert, batch)
+            await self.ch.ainsert(self.insert_statement, batch)
 
     def store_sync(self, rows: Iterable[Mapping[str, Any]], version: int | None = None) -> int:
         batch = [version_row(r, version or self.versions.next()) for r in rows]
         if batch:
-            self.ch.insert(self._insert, batch)
+            self.ch.insert(self.insert_statement, batch)
         return len(batch)
 
     async def known(self, session_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

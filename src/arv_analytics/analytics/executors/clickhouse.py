@@ -43,7 +43,9 @@ _FORMATS = {
     "month": "formatDateTime({x}, '%%Y-%%m-01 00', 'UTC')",
     "weekday": "toString(toDayOfWeek({x}, 'UTC'))",
     "hour_of_day": "formatDateTime({x}, '%%H', 'UTC')",
-    "weekday_hour": "concat(toString(toDayOfWeek({x}, 'UTC')), ' ', formatDateTime({x}, '%%H', 'UTC'))",
+    "weekday_hour": (
+        "concat(toString(toDayOfWeek({x}, 'UTC')), ' ', formatDateTime({x}, '%%H', 'UTC'))"
+    ),
 }
 
 
@@ -125,8 +127,8 @@ def _time_expr(q: Query, ranges: Sequence[Range]) -> str:
 def _groups(q: Query, ranges: Sequence[Range]) -> list[str]:
     exprs = [_time_expr(q, ranges)] if q.time is not None else []
     for name in q.dimensions:
-        exprs.append(HIERARCHY[name].session_column if name in HIERARCHY else _property(name))
-    return [e if isinstance(e, str) else str(e) for e in exprs]
+        exprs.append(str(HIERARCHY[name].session_column) if name in HIERARCHY else _property(name))
+    return exprs
 
 
 def _sessions(ch: ClickHouse, st: Statement, q: Query, ranges: Sequence[Range]) -> str:
@@ -184,17 +186,17 @@ class ClickHouseExecutor:
         where = f" WHERE {' AND '.join(outer_where)}" if outer_where else ""
         keys = [f"{g} AS g{i}" for i, g in enumerate(groups)]
         group_by = f" GROUP BY {', '.join(f'g{i}' for i in range(width))}" if width else ""
-        sql = f"SELECT {', '.join(keys + _ACCUMULATORS)} FROM ({inner}){where}{group_by}"
+        columns = ", ".join(keys + _ACCUMULATORS)
+        sql = f"SELECT {columns} FROM ({inner}){where}{group_by}"  # noqa: S608
         for row in await self.ch.aexecute(sql, st.params, settings=self._settings):
             acc = out.setdefault(_key(q, row[:width]), zero())
             for a, v in zip(ACCUMULATORS, row[width:], strict=True):
                 acc[a.name] += int(v or 0)
         if visitors:
             day = "toDate(toDateTime(intDiv(created_us, 1000000)), 'UTC')"
-            daily = (
-                f"SELECT DISTINCT {', '.join([*keys, f'{day} AS d', 'company_id', 'visitor_hash'])}"
-                f" FROM ({inner}){where}{' AND ' if where else ' WHERE '}isNotNull(visitor_hash)"
-            )
+            distinct = ", ".join([*keys, f"{day} AS d", "company_id", "visitor_hash"])
+            known = f"{where}{' AND ' if where else ' WHERE '}isNotNull(visitor_hash)"
+            daily = f"SELECT DISTINCT {distinct} FROM ({inner}){known}"  # noqa: S608
             cols = [f"g{i}" for i in range(width)]
             sql = f"SELECT {', '.join([*cols, 'count()'])} FROM ({daily})" + (  # noqa: S608
                 f" GROUP BY {', '.join(cols)}" if cols else ""
