@@ -82,24 +82,20 @@ class ClickHouse:
 
     @contextmanager
     def client(self) -> Iterator[Client]:
+        """A client of the pool for one statement; one that failed is not reused half-read."""
         with self._lock:
-            client = self._pool.pop() if self._pool else None
-        if client is None:
-            client = Client.from_url(self.target.url)
-        ok = False
+            client = self._pool.pop() if self._pool else Client.from_url(self.target.url)
         try:
             yield client
-            ok = True
-        finally:
-            if not ok:
-                client.disconnect()  # a failed connection is not reused half-read
-            else:
-                with self._lock:
-                    if len(self._pool) < self._pool_size:
-                        self._pool.append(client)
-                        client = None
-                if client is not None:
-                    client.disconnect()
+        except BaseException:
+            client.disconnect()
+            raise
+        with self._lock:
+            keep = len(self._pool) < self._pool_size
+            if keep:
+                self._pool.append(client)
+        if not keep:
+            client.disconnect()
 
     def execute(
         self, sql: str, params: Any = None, *, settings: dict[str, Any] | None = None
