@@ -35,16 +35,17 @@ from arv_analytics.clickhouse.store import micros
 
 Range = tuple[datetime, datetime]
 _IMMUTABLE = {name for name, _ in IMMUTABLE}
-# "%%": every statement goes through the driver's %-style parameter substitution.
+# "%%": every statement goes through the driver's %-style parameter substitution. Days of
+# the week from a Date: current releases read toDayOfWeek's 2nd argument as a mode, not a zone.
 _FORMATS = {
     "hour": "formatDateTime({x}, '%%Y-%%m-%%d %%H', 'UTC')",
     "day": "formatDateTime({x}, '%%Y-%%m-%%d 00', 'UTC')",
-    "week": "concat(toString(toMonday({x}, 'UTC')), ' 00')",
+    "week": "concat(toString(toMonday(toDate({x}, 'UTC'))), ' 00')",
     "month": "formatDateTime({x}, '%%Y-%%m-01 00', 'UTC')",
-    "weekday": "toString(toDayOfWeek({x}, 'UTC'))",
+    "weekday": "toString(toDayOfWeek(toDate({x}, 'UTC')))",
     "hour_of_day": "formatDateTime({x}, '%%H', 'UTC')",
     "weekday_hour": (
-        "concat(toString(toDayOfWeek({x}, 'UTC')), ' ', formatDateTime({x}, '%%H', 'UTC'))"
+        "concat(toString(toDayOfWeek(toDate({x}, 'UTC'))), ' ', formatDateTime({x}, '%%H', 'UTC'))"
     ),
 }
 
@@ -252,9 +253,8 @@ class ClickHouseExecutor:
         inner = _sessions(self.ch, st, q, [(now - series_window, now + active_window)])
         outer = _filters(st, q, immutable=False)
         where = f" WHERE {' AND '.join(outer)}" if outer else ""
-        minute = (
-            "formatDateTime(toDateTime(intDiv(created_us, 1000000)), '%%Y-%%m-%%d %%H:%%M', 'UTC')"
-        )
+        # Not formatDateTime's %M: minutes in 18.16, the month's name in current releases.
+        minute = "substring(toString(toDateTime(intDiv(created_us, 1000000)), 'UTC'), 1, 16)"
         sql = f"SELECT {minute} AS m, count() FROM ({inner}){where} GROUP BY m"  # noqa: S608
         rows = await self.ch.aexecute(sql, st.params, settings=self._settings)
         return int(active), {str(m): int(n) for m, n in rows}
