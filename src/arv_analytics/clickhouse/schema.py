@@ -19,6 +19,8 @@ DateTime64, and the SQL path compares periods to the microsecond.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.ingest.merge import END_RULES
 
@@ -102,7 +104,7 @@ def init(ch: ClickHouse) -> list[str]:
             shard.execute(
                 distributed_ddl(t.sessions, t.cluster, t.database, t.local.split(".", 1)[1])
             )
-        done.append(shard.target.url.split("@")[-1].split("/")[0])
+        done.append(urlsplit(shard.target.url).netloc.rsplit("@", 1)[-1])  # no password
         shard.close()
     return done
 
