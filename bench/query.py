@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests.clickhouse.cluster
 
 from common import (
     ROOT,
@@ -163,16 +164,45 @@ def measure(client: httpx.Client, request: Request, n: int, max_seconds: float) 
     return Timing(statistics.median(ms), p95, len(ms))
 
 
+def clickhouse_env(url: str, token: str, args: argparse.Namespace, tmp: Path) -> dict[str, str]:
+    """--clickhouse-shards N: a local cluster (tests/clickhouse/cluster.py, data on disk),
+    `clickhouse init` and a timed `clickhouse backfill` of the loaded database."""
+    from tests.clickhouse.cluster import CLUSTER, LocalCluster
+
+    cluster = LocalCluster(tmp / f"clickhouse-{uuid.uuid4().hex[:6]}", size=args.clickhouse_shards)
+    cluster.start()
+    CLUSTERS.append(cluster)
+    env = {"ARV_CLICKHOUSE_URL": f"clickhouse://127.0.0.1:{cluster.shards[0].tcp}/arv",
+           "ARV_CLICKHOUSE_CLUSTER": CLUSTER}  # fmt: skip
+    full = {**os.environ, **serve_env(url, token), **env, "COLUMNS": "200"}
+    for command in (["init"], ["backfill", "--batch", "50000"]):
+        began = time.perf_counter()
+        argv = [str(VENV_BIN / "arv-analytics"), "clickhouse", *command]
+        out = subprocess.run(
+            argv, env=full, cwd=ROOT, capture_output=True, text=True, check=True, timeout=7200
+        )
+        last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+        seconds = time.perf_counter() - began
+        print(f"  clickhouse {command[0]}: {last} ({seconds:.1f} s)", flush=True)
+    return env
+
+
+CLUSTERS: list[Any] = []
+
+
 def measure_sources(
     url: str, token: str, result: SizeResult, args: argparse.Namespace, tmp: Path, tag: str
 ) -> None:
-    """Every benchmark question against a loaded database, rollups then raw."""
+    """Every benchmark question against a loaded database, rollups then raw (then
+    clickhouse)."""
     server: Server | None = None
     ids: dict[str, int] | None = None
     try:
         for source in args.sources.split(","):
-            server = start_arv(url, token, tmp / f"query-{tag}-{source}.log",
-                               ARV_ANALYTICS_SOURCE=source)  # fmt: skip
+            extra = {"ARV_ANALYTICS_SOURCE": source}
+            if source == "clickhouse":
+                extra = {"ARV_ANALYTICS_SOURCE": "raw", **clickhouse_env(url, token, args, tmp)}
+            server = start_arv(url, token, tmp / f"query-{tag}-{source}.log", **extra)
             if ids is None:
                 ids = most_viewed(server, token)
             auth = {"Authorization": f"Bearer {token}"}
@@ -220,18 +250,18 @@ def bench_size(kind: str, sessions: int, args: argparse.Namespace, tmp: Path) ->
 
 
 def table(results: list[SizeResult]) -> str:
-    head = (
-        f"{'data':16} {'endpoint':28} {'rollups p50':>11} {'p95':>8} {'n':>4}   "
-        f"{'raw p50':>9} {'p95':>9} {'n':>4}"
+    sources = list(dict.fromkeys(s for r in results for by in r.timings.values() for s in by))
+    head = f"{'data':16} {'endpoint':28} " + "   ".join(
+        f"{s + ' p50':>14} {'p95':>9} {'n':>4}" for s in sources
     )
     lines = [head, "-" * len(head)]
     for r in results:
         for path, by in r.timings.items():
-            ro = by.get("rollups")
-            raw = by.get("raw")
-            left = f"{ro.p50_ms:11.2f} {ro.p95_ms:8.2f} {ro.n:4d}" if ro else " " * 25
-            right = f"{raw.p50_ms:9.2f} {raw.p95_ms:9.2f} {raw.n:4d}" if raw else ""
-            lines.append(f"{r.label:16} {path:28} {left}   {right}")
+            cells = []
+            for s in sources:
+                t = by.get(s)
+                cells.append(f"{t.p50_ms:14.2f} {t.p95_ms:9.2f} {t.n:4d}" if t else " " * 29)
+            lines.append(f"{r.label:16} {path:28} " + "   ".join(cells))
     return "\n".join(lines)
 
 
@@ -260,15 +290,21 @@ def main() -> None:
         default=[],
         help="measure an already loaded database instead (repeatable)",
     )
-    parser.add_argument("--sources", default="rollups,raw")
+    parser.add_argument("--sources", default="rollups,raw", help="also: clickhouse")
+    parser.add_argument("--clickhouse-shards", type=int, default=2,
+                        help="local shards started for the clickhouse source")  # fmt: skip
     args = parser.parse_args()
     sizes = [(k, int(n)) for k, n in (s.split(":") for s in args.sizes.split(","))]
     results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="arv-bench-") as tmp:
         for url in args.url:
             results.append(bench_existing(url, args, Path(tmp)))
-        for kind, sessions in sizes if not args.url else []:
-            results.append(bench_size(kind, sessions, args, Path(tmp)))
+        try:
+            for kind, sessions in sizes if not args.url else []:
+                results.append(bench_size(kind, sessions, args, Path(tmp)))
+        finally:
+            for cluster in CLUSTERS:
+                cluster.stop()
     print(f"\n{os.cpu_count()} cpus; sequential requests over HTTP (httpx, keep-alive)")
     for r in results:
         print(f"{r.label}: {r.load_line} (demo command {r.load_seconds:.0f} s)")

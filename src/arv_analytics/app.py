@@ -13,6 +13,8 @@ from arv_analytics.analytics.query_endpoints import router as query_router
 from arv_analytics.analytics.setup import choose_engine
 from arv_analytics.audit.endpoints import router as audit_router
 from arv_analytics.catalog.endpoints import router as catalog_router
+from arv_analytics.clickhouse.connection import ClickHouse
+from arv_analytics.clickhouse.store import SessionStore
 from arv_analytics.compat.endpoints import reads as compat_reads
 from arv_analytics.compat.endpoints import tracking as compat_tracking
 from arv_analytics.config import Settings, get_settings
@@ -71,6 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = maker
         buffered = settings.ingest_mode == "buffered"
+        clickhouse = (
+            ClickHouse.from_settings(settings.clickhouse_url, settings.clickhouse_cluster)
+            if settings.clickhouse_url
+            else None
+        )
+        sink = SessionStore(clickhouse) if clickhouse else None
         cache = ContentCache(maker, settings.catalog_refresh_seconds) if buffered else None
         buffer = (
             WriteBuffer(
@@ -78,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 Rules(
                     rollups=settings.uses_rollups,
                     end_window_seconds=settings.max_session_seconds + settings.end_grace_seconds,
+                    sink=sink,
                 ),
                 max_batch=settings.write_batch_max,
                 max_wait=settings.write_batch_wait_ms / 1000,
@@ -94,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store_bots=settings.store_bots,
             max_session_seconds=settings.max_session_seconds,
             end_grace_seconds=settings.end_grace_seconds,
+            sink=sink,
         )
         app.state.write_buffer = buffer
         app.state.catalog_listeners = [cache.changed] if cache else []
@@ -106,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             scheduler.start()
         # Made here, not at import: its storage belongs to this process's event loop.
         app.state.tracking_limiter = TrackingLimiter(settings)
-        app.state.analytics = await choose_engine(settings, maker)
+        app.state.analytics = await choose_engine(settings, maker, clickhouse)
         app.state.metrics_state = metrics.AppState(
             metrics.Gauges(
                 queue_depth=(lambda: buffer.depth) if buffer else None,
@@ -134,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if cache:
                 await cache.stop()
             geo.close()
+            if clickhouse:
+                clickhouse.close()
             await engine.dispose()
 
     app = FastAPI(

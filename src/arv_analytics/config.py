@@ -45,6 +45,17 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://…",
     )
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="clickhouse://user:password@host:9000/database (native protocol). Set: "
+        "sessions are also written to ClickHouse and analytics are answered from there "
+        "(docs/clickhouse.md).",
+    )
+    clickhouse_cluster: str | None = Field(
+        default=None,
+        description="A cluster of the ClickHouse server's remote_servers: sessions are "
+        "sharded over it by session_id. Unset: one server.",
+    )
     admin_token: str | None = Field(
         default=None,
         min_length=24,
@@ -205,6 +216,13 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(_SUPPORTED_DRIVERS):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _clickhouse_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("clickhouse://", "clickhouses://")):
+            raise ValueError("must start with clickhouse:// or clickhouses://")
         return value
 
     @field_validator("viewer_assets_url")

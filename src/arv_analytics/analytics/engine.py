@@ -242,8 +242,6 @@ def _order(q: Query, rows: list[Row]) -> None:
 
 
 def _source(sources: set[str]) -> str:
-    if sources == {"rollups"}:
-        return "rollups"
-    if sources == {"raw"}:
-        return "raw"
+    if len(sources) == 1:  # one executor answered everything: rollups, raw or clickhouse
+        return next(iter(sources))
     return "rollups+raw"

@@ -193,7 +193,9 @@ async def realtime_get(
     q = await service.parse(session, engine, principal, body)
     await engine.check_scope(session, q)
     now = utcnow()
-    active, per_minute = await raw.realtime(
+    # An executor with its own store (ClickHouse) answers from there; the others from SQL.
+    realtime = getattr(engine.executor, "realtime", raw.realtime)
+    active, per_minute = await realtime(
         session, q, now, timedelta(minutes=5), timedelta(minutes=30)
     )
     minutes = []

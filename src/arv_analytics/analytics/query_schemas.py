@@ -153,7 +153,7 @@ class PeriodOut(BaseModel):
 class QueryMeta(BaseModel):
     period: PeriodOut
     comparison: PeriodOut | None
-    source: str = Field(description="rollups, raw or rollups+raw: what answered")
+    source: str = Field(description="rollups, raw, rollups+raw or clickhouse: what answered")
     total_rows: int
     limit: int
     offset: int

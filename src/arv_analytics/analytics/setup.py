@@ -8,15 +8,23 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from arv_analytics.analytics.engine import Engine
+from arv_analytics.analytics.executors.clickhouse import ClickHouseExecutor
 from arv_analytics.analytics.executors.raw import RawExecutor
 from arv_analytics.analytics.executors.rollups import RollupExecutor
+from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.config import Settings
 from arv_analytics.rollups import state
 
 log = logging.getLogger(__name__)
 
 
-async def choose_engine(settings: Settings, maker: async_sessionmaker[AsyncSession]) -> Engine:
+async def choose_engine(
+    settings: Settings,
+    maker: async_sessionmaker[AsyncSession],
+    clickhouse: ClickHouse | None = None,
+) -> Engine:
+    if clickhouse is not None:
+        return Engine(ClickHouseExecutor(clickhouse))
     if not settings.uses_rollups:
         return Engine(RawExecutor())
     try:

@@ -17,6 +17,7 @@ from arv_analytics import migrate
 from arv_analytics.cli.backup import backup_command, restore_command
 from arv_analytics.cli.bulk import catalog_app
 from arv_analytics.cli.catalog import company_app, content_app, project_app
+from arv_analytics.cli.clickhouse import clickhouse_app
 from arv_analytics.cli.common import (
     console,
     load_settings,
@@ -41,6 +42,7 @@ from arv_analytics.web import repository as web_repository
 app = typer.Typer(help="ARV Analytics: analytics for image-tracked web AR.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(clickhouse_app, name="clickhouse")
 app.add_typer(company_app, name="company")
 app.add_typer(project_app, name="project")
 app.add_typer(content_app, name="content")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.audit import service as audit
 from arv_analytics.cli.common import console, load_settings, open_session, run_in_session
+from arv_analytics.clickhouse import maintenance
+from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.jobs.registry import JOBS, find
 from arv_analytics.jobs.runner import run_job
-from arv_analytics.models import ARViewSession, JobRun
+from arv_analytics.models import ARViewSession, JobRun, utcnow
 from arv_analytics.retention.service import Selector, purge
 from arv_analytics.rollups import rebuild, state
 
@@ -61,6 +63,19 @@ def purge_command(
         return removed
 
     n = run_in_session(go)
+    settings = load_settings()
+    if settings.clickhouse_url and not dry_run:
+        # The same sessions on every ClickHouse shard; waits until every shard has done it.
+        ch = ClickHouse.from_settings(settings.clickhouse_url, settings.clickhouse_cluster)
+        try:
+            maintenance.delete(
+                ch,
+                before=utcnow() - timedelta(days=older_than) if older_than is not None else None,
+                company_id=company, project_id=project, content_id=content,
+                session_ids=session_ids,
+            )  # fmt: skip
+        finally:
+            ch.close()
     typer.echo(f"{'would delete' if dry_run else 'deleted'} {n} session(s)")
 
 

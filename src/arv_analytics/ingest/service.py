@@ -22,7 +22,14 @@ from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.rules import whole_seconds
 from arv_analytics.ingest.schemas import EndReport, EndResponse, StartEvent, TrackerFigures
 from arv_analytics.ingest.sources import source_columns
-from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, Write, apply_batch
+from arv_analytics.ingest.writes import (
+    EndWrite,
+    Rules,
+    SessionSink,
+    StartWrite,
+    Write,
+    apply_batch,
+)
 from arv_analytics.models import utcnow
 
 
@@ -46,6 +53,7 @@ class Ingest:
         store_bots: bool,
         max_session_seconds: int,
         end_grace_seconds: int,
+        sink: SessionSink | None = None,
     ) -> None:
         self._maker = maker
         self._enricher = enricher
@@ -55,7 +63,7 @@ class Ingest:
         self._max_seconds = max_session_seconds
         # The naive path is the seed's design: no rollups, one transaction per request.
         self._naive_rules = Rules(
-            rollups=False, end_window_seconds=max_session_seconds + end_grace_seconds
+            rollups=False, end_window_seconds=max_session_seconds + end_grace_seconds, sink=sink
         )
 
     @property

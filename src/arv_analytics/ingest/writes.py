@@ -25,8 +25,8 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,10 +65,19 @@ class EndWrite(Write):
     change: EndChange
 
 
+class SessionSink(Protocol):
+    """Another store of sessions (ClickHouse) that must hold what a batch stored before the
+    batch commits: ``store`` gets each new or changed session as it is after the batch and
+    raises when it could not store them (the batch then fails and commits nothing)."""
+
+    async def store(self, rows: list[dict[str, Any]]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     rollups: bool  # keep the rollup tables exact in the same transaction
     end_window_seconds: int  # an end later than this after its start is refused (409)
+    sink: SessionSink | None = None
 
 
 async def apply_batch(session: AsyncSession, batch: list[Write], rules: Rules) -> list[Any]:
@@ -93,11 +102,20 @@ async def apply_batch(session: AsyncSession, batch: list[Write], rules: Rules) -
             results[id(w)] = created
     before: dict[uuid.UUID, dict[str, Any]] = {}
     after: dict[uuid.UUID, dict[str, Any]] = {}
+    changed_at = utcnow()
     if ends:
-        before, after = await _apply_ends(session, batch, starts, ends, new_ids, rules, results)
+        before, after, changed_at = await _apply_ends(
+            session, batch, starts, ends, new_ids, rules, results
+        )
     if rules.rollups and (fresh or after):
         # After every session row: the rollup rows come last in the lock order.
         await maintain.add_batch(session, fresh, before, after)
+    if rules.sink is not None and (fresh or after):
+        # A new session whose end came in the same batch is stored once, as it ends up.
+        states = {r["session_id"]: r for r in fresh}
+        for sid, values in after.items():
+            states[sid] = {**states.get(sid, before[sid]), **values, "updated_at": changed_at}
+        await rules.sink.store(list(states.values()))
     return [results.get(id(w)) for w in batch]
 
 
@@ -109,8 +127,9 @@ async def _apply_ends(
     new_ids: set[uuid.UUID],
     rules: Rules,
     results: dict[int, Any],
-) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, dict[str, Any]]]:
-    """Applies the valid ends; returns the sessions' states before and after them."""
+) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, dict[str, Any]], datetime]:
+    """Applies the valid ends; returns the sessions' states before and after them, and the
+    time they were changed at."""
     position = {id(w): i for i, w in enumerate(batch)}
     first_start: dict[uuid.UUID, int] = {}
     for s in starts:
@@ -134,9 +153,9 @@ async def _apply_ends(
         else:
             valid.append(e)
     if not valid:
-        return states, {}
+        return states, {}, now
     merged = merge_ends([e.change for e in valid])
     stored = await repository.apply_ends(session, merged, now=now)
     for e in valid:
         results[id(e)] = stored[e.change.session_id]
-    return states, stored
+    return states, stored, now

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.clickhouse import maintenance
+from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.config import Settings
 from arv_analytics.models import utcnow
 from arv_analytics.privacy import salts
@@ -34,7 +37,18 @@ async def _rotate_salts(session: AsyncSession, _: Settings) -> str:
 
 async def _retention(session: AsyncSession, settings: Settings) -> str:
     removed = await apply_retention(session, settings.retention_days)
+    if settings.clickhouse_url:
+        await asyncio.to_thread(clickhouse_retention, settings)
     return f"{removed} session(s) older than {settings.retention_days} days deleted"
+
+
+def clickhouse_retention(settings: Settings) -> None:
+    assert settings.clickhouse_url is not None
+    ch = ClickHouse.from_settings(settings.clickhouse_url, settings.clickhouse_cluster)
+    try:
+        maintenance.delete(ch, before=utcnow() - timedelta(days=settings.retention_days))
+    finally:
+        ch.close()
 
 
 JOBS: tuple[Job, ...] = (

@@ -18,7 +18,7 @@ GroupKey = tuple[Any, ...]
 @dataclass(slots=True)
 class Answer:
     groups: dict[GroupKey, dict[str, int]]
-    source: str  # "rollups", "raw" or "rollups+raw"
+    source: str  # "rollups", "raw", "rollups+raw" or "clickhouse"
     warnings: list[str] = field(default_factory=list)
 
 

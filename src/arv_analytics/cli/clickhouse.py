@@ -1,0 +1,72 @@
+"""`arv-analytics clickhouse init|backfill`: the ClickHouse store (docs/clickhouse.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from arv_analytics.cli.common import console, load_settings, open_session
+from arv_analytics.clickhouse import backfill as copying
+from arv_analytics.clickhouse.connection import ClickHouse
+from arv_analytics.clickhouse.schema import init
+from arv_analytics.config import Settings
+
+clickhouse_app = typer.Typer(help="Sessions in ClickHouse (ARV_CLICKHOUSE_URL).",
+                             no_args_is_help=True)  # fmt: skip
+
+
+def _connect(settings: Settings) -> ClickHouse:
+    if not settings.clickhouse_url:
+        typer.echo("error: ARV_CLICKHOUSE_URL is not set", err=True)
+        raise typer.Exit(2)
+    return ClickHouse.from_settings(settings.clickhouse_url, settings.clickhouse_cluster)
+
+
+@clickhouse_app.command("init")
+def init_command() -> None:
+    """Create the database and tables on every shard (safe to run again)."""
+    ch = _connect(load_settings())
+    try:
+        for server in init(ch):
+            typer.echo(f"ready: {ch.target.database} on {server}")
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        ch.close()
+
+
+@clickhouse_app.command("backfill")
+def backfill_command(
+    batch: Annotated[int, typer.Option(min=1, max=1_000_000, help="Sessions per insert")] = 10_000,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Forget the checkpoint and copy everything again")
+    ] = False,
+) -> None:
+    """Copy the SQL database's sessions into ClickHouse; resumes after the last copied id."""
+    settings = load_settings()
+    ch = _connect(settings)
+
+    async def go() -> int:
+        async with open_session(settings) as session:
+            if restart:
+                after = 0
+            else:
+                copying.create_state_table(ch)
+                after = copying.checkpoint(ch)
+            total = await copying.remaining(session, after)
+            with Progress(console=console) as bar:
+                task = bar.add_task("sessions", total=total)
+                return await copying.backfill(
+                    session, ch, batch=batch, restart=restart,
+                    progress=lambda n: bar.advance(task, n),
+                )  # fmt: skip
+
+    try:
+        copied = asyncio.run(go())
+    finally:
+        ch.close()
+    typer.echo(f"copied {copied} session(s); checkpoint saved (run again to resume)")

@@ -1,0 +1,147 @@
+"""ClickHouse answers exactly what the raw SQL executor answers: the exactness property test
+of the rollups (tests/rollups/test_exactness.py) with the same random histories and random
+questions, the history written through the real write path with the ClickHouse store as its
+sink, and every question answered by the raw executor and by the ClickHouse executor."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from arv_analytics.analytics import service
+from arv_analytics.analytics.engine import Engine as AnalyticsEngine
+from arv_analytics.analytics.executors import raw
+from arv_analytics.analytics.executors.clickhouse import ClickHouseExecutor
+from arv_analytics.analytics.executors.raw import RawExecutor
+from arv_analytics.clickhouse.connection import ClickHouse
+from arv_analytics.clickhouse.store import SessionStore
+from arv_analytics.db import create_engine, create_sessionmaker
+from arv_analytics.errors import InvalidInput
+from arv_analytics.ingest.merge import EndChange
+from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, apply_batch
+from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN, Principal
+from tests.clickhouse.conftest import ClickHouseTarget
+from tests.clickhouse.support import connect
+from tests.rollups.test_exactness import (
+    _catalog,
+    _figures,
+    _request,
+    _rows,
+    _shape,
+    end_st,
+    question_st,
+    session_st,
+)
+from tests.support import Database, clean, settings_for
+
+
+async def _history(
+    database: Database,
+    ch: ClickHouse,
+    rows: list[dict[str, Any]],
+    ends: list[dict[str, Any]],
+    split: int,
+) -> None:
+    rules = Rules(rollups=False, end_window_seconds=10**9, sink=SessionStore(ch))
+    engine = create_engine(settings_for(database))
+    try:
+        maker = create_sessionmaker(engine)
+        changes = [
+            EndWrite(
+                change=EndChange(
+                    rows[e["target"] % len(rows)]["session_id"],
+                    {"duration_seconds": e["duration"], "tracking_quality": e["quality"],
+                     "video_played": e["played"], "tracked_seconds": e["tracked"],
+                     "target_losses": e["losses"], "time_to_first_found_ms": e["found"]},
+                )
+            )
+            for e in ends
+        ]  # fmt: skip
+        writes = [*(StartWrite(row=r) for r in rows), *changes]
+        for i in range(0, len(writes), split):
+            async with maker() as session:
+                await apply_batch(session, writes[i : i + split], rules)
+                await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _compare(
+    database: Database, ch: ClickHouse, contents: list[dict[str, Any]], questions: list[Any]
+) -> None:
+    engine = create_engine(settings_for(database))
+    executor = ClickHouseExecutor(ch)
+    clicked, raw_engine = AnalyticsEngine(executor), AnalyticsEngine(RawExecutor())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            now = datetime.now(UTC)
+            for question in questions:
+                body = _request(question, contents, now)
+                principal = BOOTSTRAP_ADMIN
+                if question["company"]:
+                    principal = Principal(
+                        "company", BOOTSTRAP_ADMIN.actor, contents[0]["company_id"]
+                    )
+                try:
+                    q = await service.parse(session, raw_engine, principal, body)
+                except InvalidInput:
+                    continue
+                expected = await raw_engine.run(session, q)
+                got = await clicked.run(session, q)
+                assert _shape(got) == _shape(expected), question
+                # Realtime, in the same scope and filters.
+                windows = (timedelta(minutes=5), timedelta(minutes=30))
+                assert await executor.realtime(session, q, now, *windows) == (
+                    await raw.realtime(session, q, now, *windows)
+                ), question
+            # The compatible overview over a rolling window with mid-hour edges.
+            for days in (7,):
+                a = await service.overview(session, raw_engine, BOOTSTRAP_ADMIN, days, True)
+                b = await service.overview(session, clicked, BOOTSTRAP_ADMIN, days, True)
+                assert _figures(a) == _figures(b), days
+    finally:
+        await engine.dispose()
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    drawn=st.lists(session_st, min_size=1, max_size=60),
+    ends=st.lists(end_st, max_size=40),
+    split=st.integers(1, 50),
+    questions=st.lists(question_st, min_size=1, max_size=6),
+)
+def test_clickhouse_equals_raw(
+    database: Database,
+    api: httpx.Client,
+    db: Engine,
+    clickhouse: ClickHouseTarget,
+    drawn: list[dict[str, Any]],
+    ends: list[dict[str, Any]],
+    split: int,
+    questions: list[dict[str, Any]],
+) -> None:
+    clean(db)
+    ch = connect(clickhouse)
+    try:
+        ch.execute(f"TRUNCATE TABLE {clickhouse.database}.sessions_local")
+        for shard in ch.shards():
+            shard.execute(f"TRUNCATE TABLE {clickhouse.database}.sessions_local")
+            shard.close()
+        contents = _catalog(api)
+        rows = _rows(contents, drawn, datetime.now(UTC))
+        asyncio.run(_history(database, ch, rows, ends, split))
+        asyncio.run(_compare(database, ch, contents, questions))
+    finally:
+        ch.close()
