@@ -203,14 +203,14 @@ class RollupExecutor:
         groups: dict[GroupKey, dict[str, int]] = {}
         used_raw = False
         if plan.days or plan.hours:
-            await self._rollup_figures(session, q, prop, plan, groups)
+            await self._rollup_figures(session, q, level, prop, plan, groups)
         if plan.raw:
             used_raw = True
             _add_all(groups, await raw.aggregate(session, q, plan.raw, visitors=False))
         if q.needs_visitors:
             if prop is None:
                 if plan.visitor_days:
-                    await self._rollup_visitors(session, q, plan.visitor_days, groups)
+                    await self._rollup_visitors(session, q, level, plan.visitor_days, groups)
                 visitor_raw = plan.visitor_raw
             else:
                 visitor_raw = [(q.period.since, q.period.until)]
@@ -228,11 +228,11 @@ class RollupExecutor:
         self,
         session: AsyncSession,
         q: Query,
+        level: str,
         prop: str | None,
         plan: Plan,
         groups: dict[GroupKey, dict[str, int]],
     ) -> None:
-        level = _level(q)
         value_col = R.c.value
         conditions = [
             R.c.level == level,
@@ -270,10 +270,10 @@ class RollupExecutor:
         self,
         session: AsyncSession,
         q: Query,
+        level: str,
         days: Sequence[Range],
         groups: dict[GroupKey, dict[str, int]],
     ) -> None:
-        level = _level(q)
         table = V.__table__
         column = table.c.everyone if q.include_bots else table.c.humans
         day_ranges = [(a.date(), b.date()) for a, b in days]
