@@ -5,7 +5,7 @@ two retention runs and a salt rotation from a third process).
 
 Afterwards nothing acknowledged is missing, every rollup equals a fresh recount, no 5xx and no
 unexpected status was answered, company tokens saw only their company. The 10-minute run and
-its figures are in docs/benchmarks.md; here the load lasts ARV_TEST_SOAK_SECONDS (40).
+its figures are in docs/benchmarks.md; here the load lasts ARV_TEST_SOAK_SECONDS (30).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from types import ModuleType
 from tests.support import PG_ADMIN_URL, require_postgres
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-SECONDS = float(os.environ.get("ARV_TEST_SOAK_SECONDS", "40"))
+SECONDS = float(os.environ.get("ARV_TEST_SOAK_SECONDS", "30"))
 
 
 def _soak_module() -> ModuleType:
@@ -43,7 +43,7 @@ def test_soak_under_every_kind_of_traffic(tmp_path: Path) -> None:
         churn_every=2.0,
         token_every=3.0,
         rss_every=2.0,
-        # 40 s is mostly warm-up (caches filling, the allocator growing its arenas): only a
+        # 30 s is mostly warm-up (caches filling, the allocator growing its arenas): only a
         # gross leak shows. The 10-minute run holds the real limit (1 MiB/min).
         rss_slope=60.0,
         aged_sessions=400,
