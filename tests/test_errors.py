@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import time
+
 import httpx
+import pytest
 from fastapi import APIRouter
 
 from arv_analytics.app import create_app
@@ -54,3 +59,42 @@ def test_health_and_openapi(api: httpx.Client) -> None:
     body = paths["/api/analytics/ar-session"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "text/plain"}
     assert api.get("/docs").status_code == 200
+
+
+def test_a_client_gone_before_its_body_is_no_server_error(
+    api: httpx.Client, server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A phone that loses its network halfway through a request is not a bug of ours: it is
+    logged as a closed request (nginx's 499), never as a 500, and nothing is stored."""
+    host, port = server.url.removeprefix("http://").split(":")
+    token = api.headers["Authorization"]
+    requests = [
+        # the tracking fast path, a chunked body (which the fast path hands to its FastAPI
+        # route), and a management route
+        "POST /api/analytics/ar-session HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        'Content-Length: 300\r\n\r\n{"ar_',
+        "POST /api/analytics/ar-session HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        'Transfer-Encoding: chunked\r\n\r\n5\r\n{"ar_\r\n',
+        f"POST /api/companies HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"name": "Half',
+    ]
+    with caplog.at_level(logging.INFO, logger="arv_analytics"):
+        for raw in requests:
+            with socket.create_connection((host, int(port))) as sock:
+                sock.sendall(raw.encode())
+                time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while len(_posts(caplog)) < len(requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    statuses = [r.getMessage().split()[2] for r in _posts(caplog)]
+    assert statuses[:2] == ["499", "499"], caplog.text
+    assert "500" not in statuses
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert api.get("/api/companies").json()["items"] == []
+
+
+def _posts(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records
+        if r.name == "arv_analytics.access" and r.getMessage().startswith("POST ")
+    ]  # fmt: skip

@@ -18,6 +18,7 @@ from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 log = logging.getLogger(__name__)
@@ -306,6 +307,11 @@ def error_answer(
 
     if isinstance(exc, AppError):
         return app_error_answer(exc)
+    if isinstance(exc, ClientDisconnect):
+        # The client went away before its body arrived (a closed tab, a lost network): not
+        # the server's fault, nothing was stored, and nobody is left to read an answer.
+        log.info("client closed the connection during its body on %s %s", method, path)
+        return 499, error_body("client_closed_request", "the client closed the connection"), None
     if is_unavailable(exc):
         log.warning("database unavailable on %s %s: %s", method, path, exc)
         return app_error_answer(Unavailable())
@@ -332,6 +338,6 @@ def install_handlers(app: FastAPI) -> None:
     # of `Exception` runs in Starlette's outermost middleware, which re-raises after
     # answering, so the server closes the connection and a keep-alive client's next request
     # on it is reset (seen when the disk fills up).
-    for kind in (SQLAlchemyError, OSError, TimeoutError, UnicodeError):
+    for kind in (SQLAlchemyError, OSError, TimeoutError, UnicodeError, ClientDisconnect):
         app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

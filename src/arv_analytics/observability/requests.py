@@ -53,18 +53,30 @@ class RequestObserver:
         token = REQUEST_ID.set(request_id)
         status = 500  # what the client gets if the app fails before answering
         header = (b"x-request-id", request_id.encode())
+        gone = answered = False
+
+        async def watch() -> Message:
+            # A client that leaves before the answer (a phone losing its network mid-body)
+            # gets nothing: logged as nginx's 499, not as a 500 of ours.
+            nonlocal gone
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone = True
+            return message
 
         async def observe(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 message["headers"] = [*message.get("headers", ()), header]
                 self._record(scope, status, time.perf_counter() - started)
             await send(message)
 
         try:
-            await self.app(scope, receive, observe)
+            await self.app(scope, watch, observe)
         finally:
+            if gone and not answered:
+                status = 499
             if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
                 _log_access(scope, status, time.perf_counter() - started)
             REQUEST_ID.reset(token)
