@@ -221,8 +221,9 @@ def measure_sources(
 
 def bench_existing(url: str, args: argparse.Namespace, tmp: Path) -> SizeResult:
     """--url: a database loaded beforehand (e.g. with bench/bulk_sessions.sql and
-    `arv-analytics rollup`), measured as it is; the admin token is ARV_ADMIN_TOKEN."""
-    token = os.environ["ARV_ADMIN_TOKEN"]
+    `arv-analytics rollup`), measured as it is; the server it starts gets ARV_ADMIN_TOKEN
+    (or a fresh one) as its admin token."""
+    token = os.environ.get("ARV_ADMIN_TOKEN") or uuid.uuid4().hex * 2
     kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     result = SizeResult(f"{kind} {url.rsplit('/', 1)[-1]}", "loaded beforehand", 0.0)
     measure_sources(url, token, result, args, tmp, result.label)

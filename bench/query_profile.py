@@ -24,12 +24,15 @@ from arv_analytics.config import Settings
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN
 
+VISITS = ["views", "unique_visitors"]  # what bench/query.py's series questions ask
 QUESTIONS = {
     "30d daily + previous": QueryRequest(
-        period="30d", dimensions=["time:day"], comparison="previous_period"
+        period="30d", dimensions=["time:day"], comparison="previous_period", metrics=VISITS
     ),
-    "12mo monthly": QueryRequest(period="12mo", dimensions=["time:month"]),
-    "30d by country": QueryRequest(period="30d", dimensions=["country"]),
+    "12mo monthly": QueryRequest(period="12mo", dimensions=["time:month"], metrics=VISITS),
+    "30d by country": QueryRequest(
+        period="30d", dimensions=["country"], metrics=["views", "video_play_rate"]
+    ),
 }
 
 

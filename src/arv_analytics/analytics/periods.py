@@ -8,6 +8,7 @@ zone's DST changes; a local day can be 23 or 25 hours long.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -77,6 +78,10 @@ def shift(period: Period, how: str, tz: ZoneInfo) -> Period:
     return Period("year_over_year", back(period.since), back(period.until))
 
 
+# Pure functions of their arguments, called for every day or hour of a period by the
+# executors and the engine (a 12-month question walks 365 days, several times): memoized,
+# they cost a dictionary lookup instead of a time-zone conversion and a strftime.
+@functools.lru_cache(maxsize=65536)
 def bucket_key(moment: datetime, granularity: str, tz: ZoneInfo) -> str:
     """The local bucket an instant falls in, as a string both executors produce:
     'YYYY-MM-DD HH' for hour/day/week/month starts, ISO weekday '1'..'7', or hour '00'..'23'."""
@@ -140,7 +145,8 @@ def _offset(instant: datetime, tz: ZoneInfo) -> int:
     return int(delta.total_seconds()) if delta is not None else 0
 
 
-def utc_offsets(since: datetime, until: datetime, tz: ZoneInfo) -> list[tuple[datetime, int]]:
+@functools.lru_cache(maxsize=1024)
+def utc_offsets(since: datetime, until: datetime, tz: ZoneInfo) -> tuple[tuple[datetime, int], ...]:
     """The zone's UTC offset (seconds) over [since, until) as (from instant, offset) steps:
     the raw executor shifts timestamps by them in SQL. Scans days, then the 15-minute steps
     of a day whose offset changed (every zone's changes fall on quarter hours)."""
@@ -157,4 +163,4 @@ def utc_offsets(since: datetime, until: datetime, tz: ZoneInfo) -> list[tuple[da
                     steps.append((probe, offset))
                 probe += timedelta(minutes=15)
         day = following
-    return steps
+    return tuple(steps)
