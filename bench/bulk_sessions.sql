@@ -27,7 +27,8 @@ SELECT ids[k], pids[k], cids[k], gen_random_uuid(),
   md5(g::text), (ARRAY['DE', 'GB', 'US', 'FR', 'RU'])[1 + g % 5], g % 300,
   (ARRAY['none', 'poor', 'fair', 'good'])[1 + g % 4], g % 2 = 0, at, at + interval '1 minute',
   g % 200, false, hashint8(g)
-FROM rows;
+FROM rows
+ORDER BY at;  -- the order the write path inserts them in: one day's rows lie together
 ALTER TABLE ar_view_sessions ADD CONSTRAINT uq_ar_view_sessions_session_id UNIQUE (session_id);
 CREATE INDEX ix_ar_view_sessions_ar_content_id_created_at ON ar_view_sessions (ar_content_id, created_at);
 CREATE INDEX ix_ar_view_sessions_company_id_created_at ON ar_view_sessions (company_id, created_at);
