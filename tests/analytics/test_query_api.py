@@ -125,6 +125,29 @@ def test_two_properties_fall_back_to_raw_and_say_so(api: httpx.Client, history: 
     )
 
 
+def test_a_projects_breakdown_comes_from_rollups_and_a_contents_from_raw(
+    api: httpx.Client, history: Any
+) -> None:
+    """Per-property rows exist down to projects (a campaign's page stays fast however busy
+    it is); a content's breakdown reads that content's raw sessions, and says so."""
+    contents, sessions = history
+    for level, key in (("project", "project_id"), ("content", "ar_content_id")):
+        ident = contents[0]["id" if level == "content" else "project_id"]
+        body = api.post(
+            QUERY,
+            json={"period": "90d", "dimensions": ["country"], "metrics": ["views"],
+                  "filters": [{"dimension": level, "op": "is", "values": [ident]}]},
+        ).json()  # fmt: skip
+        counted = Counter(s["country"] for s in sessions if s[key] == ident)
+        got = {r["dimensions"]["country"]: r["metrics"]["views"] for r in body["results"]}
+        assert got == dict(counted)
+        if level == "project":
+            assert body["meta"]["source"] == "rollups", body["meta"]
+        else:
+            assert "raw" in body["meta"]["source"]
+            assert any("scoped by content" in w for w in body["meta"]["warnings"])
+
+
 def test_time_zone_moves_day_edges(api: httpx.Client, history: Any) -> None:
     _, sessions = history
     tz = "Pacific/Auckland"

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.analytics.dimensions import (
     ALL,
+    BREAKDOWN_LEVELS,
     COMPANY,
     CONTENT,
     LEVELS,
@@ -92,8 +93,9 @@ async def rebuild_range(
     """Recomputes every rollup of the UTC days first..last (optionally only the rows that
     the given contents feed) in the caller's transaction.
 
-    Counted from sessions: the content level's day totals, and the company level's hours and
-    per-property days (the layout of dimensions.HOUR_LEVELS / BREAKDOWN_LEVELS). Summed from
+    Counted from sessions: the content level's day totals, the company level's hours, and the
+    company and project levels' per-property days (the layout of dimensions.HOUR_LEVELS /
+    BREAKDOWN_LEVELS). Summed from
     those rows, which are far fewer than sessions and add up exactly (every accumulator is
     additive): the project and company day totals (from content days) and the whole "all"
     level (from company rows)."""
@@ -114,12 +116,19 @@ async def rebuild_range(
     for level in (PROJECT, COMPANY):
         await _derive(session, CONTENT, level, start, end, content_ids, day_totals=True)
     await _count(session, COMPANY, "h", utc_hour(S.created_at), companies)
-    if session.get_bind().dialect.name == "postgresql":
-        await _count_properties_at_once(session, COMPANY, companies)
-    else:
-        for prop in PROPERTIES.values():
-            value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
-            await _count(session, COMPANY, "d", day, companies, prop.name, value)
+    projects = in_range
+    if content_ids is not None:
+        projects = and_(in_range, S.project_id.in_(_owners(PROJECT, content_ids)))
+    where = {COMPANY.name: companies, PROJECT.name: projects}
+    for level in BREAKDOWN_LEVELS:
+        if level.session_column is None:
+            continue  # "all": summed from the company rows below
+        if session.get_bind().dialect.name == "postgresql":
+            await _count_properties_at_once(session, level, where[level.name])
+        else:
+            for prop in PROPERTIES.values():
+                value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
+                await _count(session, level, "d", day, where[level.name], prop.name, value)
     await _derive(session, COMPANY, ALL, start, end, content_ids, day_totals=False)
     await _visitors(session, first, last, in_range, content_ids)
 

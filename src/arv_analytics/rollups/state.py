@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.models import RollupState
 
-CURRENT = 2  # 2: migration 0011 (NULL counters; hours and breakdowns at shared levels)
+# 2: migration 0011 (NULL counters; hours and breakdowns at shared levels)
+# 3: migration 0014 (per-property day rows for projects too)
+CURRENT = 3
 
 
 async def is_current(session: AsyncSession) -> bool:

@@ -8,9 +8,10 @@ sessions for partial days (a visitor is counted once per UTC day, so days cannot
 
 The rollup rows hold one breakdown property each, so a question involving two different
 properties (in dimensions or filters) is answered by the raw executor, and the answer's
-meta says so. Hour rows and property rows exist only at the shared levels (all, company;
-dimensions.HOUR_LEVELS): a project- or content-level question reads its hours from raw
-sessions and its breakdowns by property wholly from them.
+meta says so. Hour rows exist only at the shared levels (all, company;
+dimensions.HOUR_LEVELS) and property rows down to projects (BREAKDOWN_LEVELS): a project- or
+content-level question reads its hours from raw sessions, and a content-level breakdown by
+property reads them wholly.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ class RollupExecutor:
             answer = await self._raw.run(session, q)
             answer.warnings.append(
                 f"answered from raw sessions: breakdowns by property are rolled up for all "
-                f"contents and per company, and this question is scoped by {level}"
+                f"contents, per company and per project, and this question is scoped by {level}"
             )
             return answer
         plan = Plan(q, hours_allowed=prop is None and level in _HOUR_LEVELS)
