@@ -1,12 +1,12 @@
 """Dashboard page load in real Chromium against a database loaded beforehand. Not a test.
 
-    ARV_ADMIN_TOKEN=… .venv/bin/python bench/dashboard.py \
+    .venv/bin/python bench/dashboard.py \
         --url postgresql+asyncpg://postgres@127.0.0.1:5432/DB [--repeats 10] [--periods 30d,12mo]
 
 Migrates the database (`db upgrade`), starts `arv-analytics serve` on it, signs in to the
-dashboard in Chromium (Playwright) and opens the overview, the most viewed company's and
-project's pages, and a share link to that project, ``--repeats`` times each per period. One
-figure per load: from navigation start to every panel drawn (the page's own
+dashboard in Chromium (Playwright) and opens the overview, the most viewed company's,
+project's and content's pages, and a share link to that project, ``--repeats`` times each
+per period. One figure per load: from navigation start to every panel drawn (the page's own
 ``performance.mark``, set after the last panel is drawn), plus the number of API calls the
 page made and the slowest of them. Prints p50/p95 (nearest rank) per page and period.
 """
@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def most_viewed(base: str, token: str) -> dict[str, int]:
     with httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
     ) as c:
-        for level in ("company", "project"):
+        for level in ("company", "project", "content"):
             body = {"dimensions": [level], "metrics": ["views"], "period": "30d", "limit": 1,
                     "order_by": ["-views"], "totals": False}  # fmt: skip
             r = c.post("/api/v1/query", json=body)
@@ -168,7 +169,7 @@ def main() -> None:
     parser.add_argument("--periods", default="30d,12mo")
     parser.add_argument("--per-call", action="store_true", help="also time each call alone")
     args = parser.parse_args()
-    token = os.environ["ARV_ADMIN_TOKEN"]
+    token = os.environ.get("ARV_ADMIN_TOKEN") or uuid.uuid4().hex * 2
     migrate(args.url, token)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_arv(args.url, token, Path(tmp) / "dashboard.log")
@@ -178,6 +179,7 @@ def main() -> None:
                 "overview": "/dashboard/overview",
                 "company": f"/dashboard/companies/{ids['company']}",
                 "project": f"/dashboard/projects/{ids['project']}",
+                "content": f"/dashboard/content/{ids['content']}",
                 "share (project)": str(ids["share_url"]),
             }
             with sync_playwright() as p:
