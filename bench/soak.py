@@ -105,7 +105,7 @@ QUESTIONS: list[dict[str, Any]] = [
 ]
 ROLLUP_TABLES_SQL = (
     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND "
-    "((tablename LIKE 'rollup\\_%' AND tablename <> 'rollup_state') OR tablename = 'visitor_keys') "
+    "((tablename LIKE 'rollup\\_%' AND tablename <> 'rollup_state') OR tablename LIKE '%visitor\\_keys') "
     "ORDER BY tablename"
 )
 

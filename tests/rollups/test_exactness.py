@@ -288,7 +288,7 @@ def test_rebuild_is_idempotent_and_matches_the_write_path(
     def snapshot() -> dict[str, list[tuple[Any, ...]]]:
         with db.connect() as conn:
             out = {}
-            for table in ("rollup_stats", "rollup_daily_visitors"):
+            for table in ("rollup_stats", "rollup_daily_visitors", "rollup_property_visitors"):
                 result = conn.exec_driver_sql(f"SELECT * FROM {table}")
                 names = list(result.keys())
                 kept = []
