@@ -30,6 +30,9 @@ QUESTIONS = {
     ),
     "12mo monthly": QueryRequest(period="12mo", dimensions=["time:month"]),
     "30d by country": QueryRequest(period="30d", dimensions=["country"]),
+    "30d by country + unique_visitors": QueryRequest(
+        period="30d", dimensions=["country"], metrics=["views", "unique_visitors"]
+    ),
 }
 
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, insert
+from sqlalchemy.orm import Session
 
+from arv_analytics import migrate
 from arv_analytics.analytics import service
 from arv_analytics.analytics.dimensions import PROPERTIES, VISITOR_PROPERTIES
 from arv_analytics.analytics.engine import Engine as AnalyticsEngine
@@ -20,10 +24,10 @@ from arv_analytics.analytics.query_schemas import QueryRequest
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.ingest.merge import END_RULES
 from arv_analytics.ingest.writes import Rules, StartWrite, apply_batch
-from arv_analytics.models import ARViewSession
+from arv_analytics.models import ARContent, ARViewSession, Company, Project
 from arv_analytics.rollups.rebuild import forget_visitor_keys, rebuild, session_days
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN
-from tests.support import Database, make_content, rows, settings_for
+from tests.support import Database, make_content, new_database, rows, settings_for
 
 RULES = Rules(rollups=True, end_window_seconds=10**9)
 
@@ -196,3 +200,44 @@ def test_breakdown_visitors_come_from_rollups_when_each_group_is_one_value(
         assert any(r.metrics["unique_visitors"] for r in rolled.rows), body
         warned = any("unique visitors" in w for w in rolled.warnings)
         assert warned != from_rollups, (body, rolled.warnings)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_fills_what_the_recount_counts(backend: str, tmp_path: Path) -> None:
+    """Migration 0014 on a database that already holds sessions: its per-value visitors and
+    keys equal what the recount (and so the write path) keeps."""
+    with new_database(backend, tmp_path, migrated=False) as database:
+        migrate.upgrade(database.url, "0013_catalog_speed")
+        engine = database.engine()
+        try:
+            with Session(engine) as orm:
+                companies = [Company(name=n, slug=n) for n in ("a", "b")]
+                orm.add_all(companies)
+                orm.flush()
+                projects = [Project(company_id=c.id, name="p", slug="p") for c in companies]
+                orm.add_all(projects)
+                orm.flush()
+                contents = [ARContent(project_id=p.id, company_id=p.company_id, title="t")
+                            for p in projects]  # fmt: skip
+                orm.add_all(contents)
+                orm.commit()
+                catalog = [{"id": c.id, "project_id": c.project_id, "company_id": c.company_id}
+                           for c in contents]  # fmt: skip
+            now = datetime.now(UTC)
+            history = [
+                {**_session(catalog[i % 2], i % 5, ("DE", "AT", None)[i % 3], bot=i % 7 == 0,
+                            at=now - timedelta(hours=i * 5, minutes=i)),
+                 "utm_source": ("poster", None)[i % 2], "referrer_host": "x" * (i % 3) or None}
+                for i in range(120)
+            ]  # fmt: skip
+            with engine.begin() as conn:
+                conn.execute(insert(ARViewSession.__table__), history)
+            migrate.upgrade(database.url)
+            tables = ("rollup_property_visitors", "property_visitor_keys")
+            filled = {t: _snapshot(engine, t) for t in tables}
+            assert filled["rollup_property_visitors"]
+            assert filled["property_visitor_keys"]
+            asyncio.run(_recount(database))
+            assert {t: _snapshot(engine, t) for t in tables} == filled
+        finally:
+            engine.dispose()
