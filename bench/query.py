@@ -11,7 +11,8 @@ upgrade`, `arv-analytics demo --sessions N --days 365` (COPY on PostgreSQL, then
 recount; its printed load rate is kept). Then, for ARV_ANALYTICS_SOURCE=rollups and =raw, a
 server (`arv-analytics serve`, rate limiting and jobs off) answers the engine's benchmark
 questions (a 30-day daily series with the previous period, a 12-month monthly series, a
-country breakdown with one filter, one with two filters (a raw fallback), the funnel,
+country breakdown with one filter, a country breakdown with unique visitors, one with two
+filters (a raw fallback), the funnel,
 realtime) and the compatible overview and content endpoints, with the admin token, over HTTP
 on loopback: 20 warm-up requests, then up to
 --requests sequential requests, each endpoint bounded to --max-seconds (slow raw queries stop
@@ -132,6 +133,8 @@ def endpoints(ids: dict[str, int]) -> list[Request]:
         ("country, 1 filter (company)", "POST", q,
          {"period": "30d", "dimensions": ["country"], "filters": [company_filter],
           "metrics": ["views", "video_play_rate"]}),
+        ("country + visitors (30d)", "POST", q,
+         {"period": "30d", "dimensions": ["country"], "metrics": ["views", "unique_visitors"]}),
         ("country, content filter", "POST", q,
          {"period": "30d", "dimensions": ["country"], "filters": [content_filter],
           "metrics": ["views", "video_play_rate"]}),

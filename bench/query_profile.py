@@ -33,6 +33,9 @@ QUESTIONS = {
     "30d by country": QueryRequest(
         period="30d", dimensions=["country"], metrics=["views", "video_play_rate"]
     ),
+    "30d by country + unique_visitors": QueryRequest(
+        period="30d", dimensions=["country"], metrics=VISITS
+    ),
 }
 
 

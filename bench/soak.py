@@ -33,7 +33,7 @@ project's venv. Also run, shortened, by tests/operations/test_soak.py.
 4. Then: the final analytics totals against SQL counts (server still up), SIGTERM, and
    - every acknowledged start stored, for the content it named, with at least the largest
      acknowledged duration;
-   - every rollup table (rollup_* but rollup_state, and visitor_keys) equal, row for row, to
+   - every rollup table (rollup_* but rollup_state, and both *visitor_keys) equal, row for row, to
      a fresh recount: the database is copied (CREATE DATABASE … TEMPLATE), the copy's rollups
      emptied and recounted by `arv-analytics rollup`, and both compared;
    - no session older than the retention limit left, and retention did delete some;
@@ -105,7 +105,7 @@ QUESTIONS: list[dict[str, Any]] = [
 ]
 ROLLUP_TABLES_SQL = (
     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND "
-    "((tablename LIKE 'rollup\\_%' AND tablename <> 'rollup_state') OR tablename = 'visitor_keys') "
+    "((tablename LIKE 'rollup\\_%' AND tablename <> 'rollup_state') OR tablename LIKE '%visitor\\_keys') "
     "ORDER BY tablename"
 )
 

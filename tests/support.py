@@ -46,6 +46,8 @@ TABLES = (
     "rollup_stats",
     "rollup_daily_visitors",
     "visitor_keys",
+    "rollup_property_visitors",
+    "property_visitor_keys",
     "ar_view_sessions",
     "share_sessions",
     "share_links",

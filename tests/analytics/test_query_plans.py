@@ -25,6 +25,7 @@ QUESTIONS = [
     {"period": "12mo", "dimensions": ["time:month"]},
     {"period": "30d", "dimensions": ["country"], "metrics": ["views"]},
     {"period": "7d", "dimensions": ["content"], "metrics": ["views", "unique_visitors"]},
+    {"period": "30d", "dimensions": ["country"], "metrics": ["views", "unique_visitors"]},
 ]
 
 
@@ -72,5 +73,6 @@ def test_every_engine_statement_uses_an_index(
     plans = asyncio.run(_statements(database, contents))
     assert len(plans) > 40
     for statement, plan in plans:
-        for table in ("ar_view_sessions", "rollup_stats", "rollup_daily_visitors"):
+        tables = ("rollup_stats", "rollup_daily_visitors", "rollup_property_visitors")
+        for table in ("ar_view_sessions", *tables):
             assert f"Seq Scan on {table}" not in plan, f"{statement[:300]}\n{plan}"

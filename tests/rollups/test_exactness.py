@@ -5,8 +5,9 @@ Sessions with random start times (some in the current hour, some around period e
 across the DST changes of late October and early November), bots, repeat visitors, sources,
 camera outcomes, and random ends applied in random batches go through the real write path
 (``apply_batch``, which keeps the rollups). Then random questions — metrics × dimensions ×
-filters × periods × time zones × bot settings × company scopes — are answered by the rollup
-executor and by the raw executor, and every row, total and count must be identical.
+filters × periods × time zones × bot settings × company scopes, with breakdowns by property
+and unique visitors drawn often — are answered by the rollup executor and by the raw
+executor, and every row, total and count must be identical.
 """
 
 from __future__ import annotations
@@ -105,6 +106,23 @@ question_st = st.fixed_dictionaries(
         "scope": st.sampled_from([None, "company", "project", "content"]),
         "comparison": st.sampled_from([None, "previous_period", "year_over_year"]),
     }
+)  # fmt: skip
+
+# Breakdowns by a property a session keeps from its start, with unique visitors: the rollups
+# answer them from per-value visitor rows (rollup_property_visitors), so they are drawn often.
+FIXED = ["country", "device_type", "source", "placement"]
+
+
+def _visitors_by(question: dict[str, Any], dimensions: list[str]) -> dict[str, Any]:
+    return {**question, "metrics": sorted({"unique_visitors", *question["metrics"]}),
+            "dimensions": dimensions}  # fmt: skip
+
+
+visitor_question_st = st.builds(
+    _visitors_by,
+    question_st,
+    st.lists(st.sampled_from([*FIXED, "time:day", "time:week", "company"]), min_size=1,
+             max_size=2, unique=True).filter(lambda d: any(x in FIXED for x in d)),
 )  # fmt: skip
 
 
@@ -246,7 +264,7 @@ def _catalog(api: httpx.Client) -> list[dict[str, Any]]:
     drawn=st.lists(session_st, min_size=1, max_size=60),
     ends=st.lists(end_st, max_size=40),
     split=st.integers(1, 50),
-    questions=st.lists(question_st, min_size=1, max_size=6),
+    questions=st.lists(st.one_of(question_st, visitor_question_st), min_size=1, max_size=6),
 )
 def test_rollups_equal_raw(
     database: Database,
@@ -288,7 +306,7 @@ def test_rebuild_is_idempotent_and_matches_the_write_path(
     def snapshot() -> dict[str, list[tuple[Any, ...]]]:
         with db.connect() as conn:
             out = {}
-            for table in ("rollup_stats", "rollup_daily_visitors"):
+            for table in ("rollup_stats", "rollup_daily_visitors", "rollup_property_visitors"):
                 result = conn.exec_driver_sql(f"SELECT * FROM {table}")
                 names = list(result.keys())
                 kept = []

@@ -59,6 +59,10 @@ class Property:
     name: str  # the API's name
     column: str  # the ar_view_sessions column
     description: str
+    # Set by the start and never changed by an end or heartbeat (ingest.merge.END_RULES
+    # changes the others): a visitor's value on a day is then known when the start is
+    # written, so the write path can count unique visitors per value (VISITOR_PROPERTIES).
+    fixed: bool = True
 
     @property
     def session_column(self) -> InstrumentedAttribute[Any]:
@@ -73,9 +77,10 @@ PROPERTIES: dict[str, Property] = {
         Property("os", "os", "Operating system family, from the user agent"),
         Property("country", "country", "ISO country code, from the address"),
         Property("city", "city", "City, when a city database is configured"),
-        Property("tracking_quality", "tracking_quality", "none, poor, fair or good"),
+        Property("tracking_quality", "tracking_quality", "none, poor, fair or good",
+                 fixed=False),
         Property("camera_outcome", "camera_outcome",
-                 "granted, denied, dismissed, unsupported or error"),
+                 "granted, denied, dismissed, unsupported or error", fixed=False),
         Property("source", "utm_source", "The viewer URL's utm_source"),
         Property("utm_medium", "utm_medium", "The viewer URL's utm_medium"),
         Property("utm_campaign", "utm_campaign", "The viewer URL's utm_campaign"),
@@ -84,6 +89,11 @@ PROPERTIES: dict[str, Property] = {
         Property("referrer", "referrer_host", "The referring page's host"),
     )
 }  # fmt: skip
+
+# Properties whose daily unique visitors per value are rolled up (rollup_property_visitors),
+# at the company level and, as the sum of the companies, at the level "all".
+VISITOR_PROPERTIES = tuple(p for p in PROPERTIES.values() if p.fixed)
+VISITOR_LEVELS = (ALL, COMPANY)
 
 TIME_GRANULARITIES = ("hour", "day", "week", "month", "weekday", "hour_of_day", "weekday_hour")
 TIME_PREFIX = "time:"

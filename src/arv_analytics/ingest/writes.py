@@ -11,7 +11,8 @@ in opposite orders deadlock, so every writer takes its locks in ONE global order
    change locked (``SELECT … FOR UPDATE … ORDER BY session_id``) and updated;
 2. then the rollup tables, each touched by ONE statement per transaction, its rows sorted by
    their key: ``rollup_stats`` (starts and ends together) → ``visitor_keys`` →
-   ``rollup_daily_visitors`` (``rollups.maintain.add_batch``).
+   ``rollup_daily_visitors`` → ``property_visitor_keys`` → ``rollup_property_visitors``
+   (``rollups.maintain.add_batch``).
 
 No rollup row is locked before the last session row, and no table is revisited after a later
 one. Recounts and retention lock the same rollup tables in the same order (``LOCK TABLE``);

@@ -13,7 +13,9 @@ from arv_analytics.models.job_run import JobRun
 from arv_analytics.models.project import Project
 from arv_analytics.models.rollup import (
     ROLLUP_KEYS,
+    PropertyVisitorKey,
     RollupDailyVisitors,
+    RollupPropertyVisitors,
     RollupState,
     VisitorKey,
     rollup_stats,
@@ -36,7 +38,9 @@ __all__ = [
     "DashboardSession",
     "JobRun",
     "Project",
+    "PropertyVisitorKey",
     "RollupDailyVisitors",
+    "RollupPropertyVisitors",
     "RollupState",
     "ShareLink",
     "ShareSession",

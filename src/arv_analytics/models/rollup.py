@@ -100,6 +100,39 @@ class VisitorKey(Base):
     visitor_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class RollupPropertyVisitors(Base):
+    """Unique visitors per UTC day × level ("company", and "all" as the sum of the company
+    rows) × entity × property × value, for the properties a session gets at its start and
+    keeps (dimensions.VISITOR_PROPERTIES). A breakdown by such a property with unique
+    visitors reads these rows instead of the sessions. The primary key serves every read:
+    a company-scoped question is ``level = 'company' AND entity_id = <company>``.
+    """
+
+    __tablename__ = "rollup_property_visitors"
+
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    property: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    humans: Mapped[int] = mapped_column(Integer, default=0)
+    everyone: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PropertyVisitorKey(Base):
+    """Which visitors today's (and yesterday's) per-value counters have already counted,
+    kept and dropped like ``visitor_keys``."""
+
+    __tablename__ = "property_visitor_keys"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    company_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    property: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # "humans" or "everyone"
+    visitor_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class RollupState(Base):
     """Which version of the rollup layout the stored rows were counted with.
 

@@ -36,10 +36,18 @@ from arv_analytics.analytics.dimensions import (
     HOUR_LEVELS,
     LEVELS,
     PROPERTIES,
+    VISITOR_PROPERTIES,
     property_value,
 )
 from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, HISTOGRAMS, contribution
-from arv_analytics.models import ROLLUP_KEYS, RollupDailyVisitors, VisitorKey, rollup_stats
+from arv_analytics.models import (
+    ROLLUP_KEYS,
+    PropertyVisitorKey,
+    RollupDailyVisitors,
+    RollupPropertyVisitors,
+    VisitorKey,
+    rollup_stats,
+)
 
 Key = tuple[Any, ...]  # ROLLUP_KEYS values
 Parents = tuple[int, int]  # company_id, project_id
@@ -164,9 +172,11 @@ async def add_batch(
     """A write batch's starts (newly inserted rows only: never duplicates) and what its ends
     changed (to the rows of the hour and day each session started in), in the global lock
     order of ``ingest.writes``: called after every session row is written and locked, ONE
-    ``rollup_stats`` statement for starts and ends together, then the visitor keys, then the
-    daily visitor counters. A second ``rollup_stats`` statement after the visitor tables
-    would lock in an order another process reverses."""
+    ``rollup_stats`` statement for starts and ends together, then the visitor keys, the
+    daily visitor counters, the property visitor keys and the property visitor counters. A
+    second ``rollup_stats`` statement after the visitor tables would lock in an order
+    another process reverses. Ends add no visitor: a session's visitor, day and
+    VISITOR_PROPERTIES values are fixed at its start."""
     changes = Changes()
     for row in rows:
         changes.add(row, +1)
@@ -176,6 +186,7 @@ async def add_batch(
         changes.add({**old, **new}, +1)
     await changes.write(session)
     await _count_visitors(session, rows)
+    await _count_property_visitors(session, rows)
 
 
 async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -230,3 +241,45 @@ async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         ),
         ("humans", "everyone"),
     )  # fmt: skip
+
+
+async def _count_property_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Visitors per day, company and value of each VISITOR_PROPERTIES property: a key per
+    (day, company, property, value, scope, visitor) says who is counted already; the
+    counters of the company and of "all" (the sum of the companies) grow by the new keys."""
+    keys: set[tuple[date, int, str, str, str, int]] = set()
+    for row in rows:
+        visitor = row.get("visitor_hash")
+        if visitor is None:
+            continue
+        day, company = row["created_at"].date(), int(row["company_id"])
+        scopes = ("everyone",) if row.get("is_bot") else ("everyone", "humans")
+        for prop in VISITOR_PROPERTIES:
+            value = property_value(row, prop)
+            for scope in scopes:
+                keys.add((day, company, prop.name, value, scope, visitor))
+    if not keys:
+        return
+    table = PropertyVisitorKey.__table__
+    names = ("day", "company_id", "property", "value", "scope", "visitor_hash")
+    stmt = (
+        _insert(session)(table).on_conflict_do_nothing().returning(*(table.c[n] for n in names[:5]))
+    )
+    params = [dict(zip(names, k, strict=True)) for k in sorted(keys)]
+    counts: dict[tuple[str, int, str, date, str], dict[str, int]] = defaultdict(
+        lambda: {"humans": 0, "everyone": 0}
+    )
+    conn = await session.connection()
+    for day, company, prop, value, scope in (await conn.execute(stmt, params)).all():
+        counts[("company", company, prop, day, value)][scope] += 1
+        counts[("all", 0, prop, day, value)][scope] += 1
+    await _add(
+        session,
+        RollupPropertyVisitors.__table__,
+        ("level", "entity_id", "property", "day", "value"),
+        (
+            {"level": k[0], "entity_id": k[1], "property": k[2], "day": k[3], "value": k[4], **v}
+            for k, v in counts.items()
+        ),
+        ("humans", "everyone"),
+    )

@@ -40,13 +40,16 @@ from arv_analytics.analytics.dimensions import (
     PROJECT,
     PROPERTIES,
     ROLLUP_LEVELS,
+    VISITOR_PROPERTIES,
     Level,
 )
 from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, ACCUMULATORS
 from arv_analytics.models import (
     ARContent,
     ARViewSession,
+    PropertyVisitorKey,
     RollupDailyVisitors,
+    RollupPropertyVisitors,
     VisitorKey,
     rollup_stats,
     utcnow,
@@ -68,8 +71,8 @@ async def lock(session: AsyncSession) -> None:
         # rollup_daily_visitors deadlocks with a recount holding the reverse.
         await session.execute(
             text(
-                "LOCK TABLE rollup_stats, visitor_keys, rollup_daily_visitors "
-                "IN SHARE ROW EXCLUSIVE MODE"
+                "LOCK TABLE rollup_stats, visitor_keys, rollup_daily_visitors, "
+                "property_visitor_keys, rollup_property_visitors IN SHARE ROW EXCLUSIVE MODE"
             )
         )
 
@@ -131,6 +134,7 @@ async def rebuild_range(
                 await _count(session, level, "d", day, where[level.name], prop.name, value)
     await _derive(session, COMPANY, ALL, start, end, content_ids, day_totals=False)
     await _visitors(session, first, last, in_range, content_ids)
+    await _property_visitors(session, first, last, in_range, content_ids)
 
 
 COUNTERS = ["company_id", "project_id", *ACCUMULATOR_NAMES]
@@ -329,6 +333,73 @@ async def _all_visitors(session: AsyncSession, first: date, last: date) -> None:
     )
 
 
+async def _property_visitors(
+    session: AsyncSession,
+    first: date,
+    last: date,
+    in_range: ColumnElement[bool],
+    content_ids: Sequence[int] | None,
+) -> None:
+    """Daily visitors per company and value of each VISITOR_PROPERTIES property (and their
+    keys for the days that still take views), then the "all" rows as the companies' sums."""
+    P, K = RollupPropertyVisitors, PropertyVisitorKey  # noqa: N806 - the tables
+    keep_from = utcnow().date() - timedelta(days=1)
+    counters = delete(P).where(P.level == COMPANY.name, P.day >= first, P.day <= last)
+    keys = delete(K).where(K.day >= first, K.day <= last)
+    where = and_(in_range, S.visitor_hash.is_not(None))
+    if content_ids is not None:
+        owners = _owners(COMPANY, content_ids)
+        counters = counters.where(P.entity_id.in_(owners))
+        keys = keys.where(K.company_id.in_(owners))
+        where = and_(where, S.company_id.in_(owners))
+    await session.execute(counters)
+    await session.execute(keys)
+    day, human = utc_day(S.created_at), S.is_bot.is_(False)
+    recent = and_(where, S.created_at >= day_start(max(first, keep_from)))
+    for prop in VISITOR_PROPERTIES:
+        value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
+        rows = (
+            select(
+                literal(COMPANY.name, String), S.company_id, literal(prop.name, String), day,
+                value, func.count(func.distinct(case((human, S.visitor_hash)))),
+                func.count(func.distinct(S.visitor_hash)),
+            )
+            .where(where)
+            .group_by(S.company_id, day, value)
+        )  # fmt: skip
+        names = ["level", "entity_id", "property", "day", "value", "humans", "everyone"]
+        await session.execute(insert(P).from_select(names, rows))
+        if last < keep_from:
+            continue
+        for scope, condition in (("everyone", None), ("humans", human)):
+            scoped = recent if condition is None else and_(recent, condition)
+            key_rows = (
+                select(day, S.company_id, literal(prop.name, String), value,
+                       literal(scope, String), S.visitor_hash)
+                .where(scoped)
+                .distinct()
+            )  # fmt: skip
+            await session.execute(
+                insert(K).from_select(
+                    ["day", "company_id", "property", "value", "scope", "visitor_hash"], key_rows
+                )
+            )
+    await session.execute(delete(P).where(P.level == ALL.name, P.day >= first, P.day <= last))
+    total = (
+        select(
+            literal(ALL.name, String), literal(0), P.property, P.day, P.value,
+            func.sum(P.humans), func.sum(P.everyone),
+        )
+        .where(P.level == COMPANY.name, P.day >= first, P.day <= last)
+        .group_by(P.property, P.day, P.value)
+    )  # fmt: skip
+    await session.execute(
+        insert(P).from_select(
+            ["level", "entity_id", "property", "day", "value", "humans", "everyone"], total
+        )
+    )
+
+
 async def rebuild(
     session: AsyncSession,
     first: date,
@@ -370,6 +441,9 @@ async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
     day = cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
     await session.execute(delete(R).where(R.c.bucket < day))
     await session.execute(delete(RollupDailyVisitors).where(RollupDailyVisitors.day < day.date()))
+    await session.execute(
+        delete(RollupPropertyVisitors).where(RollupPropertyVisitors.day < day.date())
+    )
     await rebuild_range(session, cutoff.date(), cutoff.date())
     await session.commit()
 
@@ -377,10 +451,10 @@ async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
 async def forget_visitor_keys(session: AsyncSession, today: date) -> int:
     """Visitor keys only matter while their day can still get views: keep today's and
     yesterday's (a view committed just after midnight belongs to yesterday)."""
-    result = await session.execute(
-        delete(VisitorKey).where(VisitorKey.day < today - timedelta(days=1))
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    cutoff = today - timedelta(days=1)
+    result = await session.execute(delete(VisitorKey).where(VisitorKey.day < cutoff))
+    more = await session.execute(delete(PropertyVisitorKey).where(PropertyVisitorKey.day < cutoff))
+    return int(result.rowcount or 0) + int(more.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def rebuild_all(session: AsyncSession, progress: Callable[[date], None] | None = None) -> int:

@@ -1,10 +1,16 @@
-"""The rollup executor: answers from ``rollup_stats`` and ``rollup_daily_visitors``, exactly.
+"""The rollup executor: answers from ``rollup_stats``, ``rollup_daily_visitors`` and
+``rollup_property_visitors``, exactly.
 
 A period is cut into UTC days that lie wholly inside one answer bucket (read at day grain),
 UTC hours that do (hour grain: totals only), and the rest — the minutes at the period's
 edges, days of zones whose offset is not a whole hour — which the raw executor answers over
 just those ranges. Visitors come from the daily visitor rows for whole UTC days and from raw
 sessions for partial days (a visitor is counted once per UTC day, so days cannot be split).
+Visitors of a question with a breakdown property come from the per-value daily visitor rows
+when the property is one a session keeps from its start (dimensions.VISITOR_PROPERTIES) and
+each answer group is one value (the property is a dimension, or its filters pin one value:
+a visitor seen with two values counts once in their union, not once per value); otherwise
+from raw sessions over the whole period, and the answer's meta says so.
 
 The rollup rows hold one breakdown property each, so a question involving two different
 properties (in dimensions or filters) is answered by the raw executor, and the answer's
@@ -28,15 +34,18 @@ from arv_analytics.analytics.dimensions import (
     HIERARCHY,
     HOUR_LEVELS,
     PROPERTIES,
+    VISITOR_LEVELS,
+    VISITOR_PROPERTIES,
 )
 from arv_analytics.analytics.executors import Answer, GroupKey, raw
 from arv_analytics.analytics.metrics import zero
 from arv_analytics.analytics.periods import bucket_key
 from arv_analytics.analytics.query import Query
-from arv_analytics.models import RollupDailyVisitors, rollup_stats
+from arv_analytics.models import RollupDailyVisitors, RollupPropertyVisitors, rollup_stats
 
 R = rollup_stats
 V = RollupDailyVisitors
+P = RollupPropertyVisitors
 Range = tuple[datetime, datetime]
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 
@@ -174,6 +183,24 @@ def _in(column: Any, ranges: Sequence[Range]) -> Any:
 
 _HOUR_LEVELS = {lv.name for lv in HOUR_LEVELS}
 _BREAKDOWN_LEVELS = {lv.name for lv in BREAKDOWN_LEVELS}
+_VISITOR_PROPERTIES = {p.name for p in VISITOR_PROPERTIES}
+_VISITOR_LEVELS = {lv.name for lv in VISITOR_LEVELS}
+
+
+def _why_visitors_raw(q: Query, prop: str, level: str) -> str | None:
+    """Why the per-value visitor rows cannot answer this question's visitors (None: they
+    can). Sums of per-value daily uniques equal the raw count only when each answer group
+    holds one value: a visitor seen with two values is one visitor of their union."""
+    if prop not in _VISITOR_PROPERTIES:
+        return f"{prop} can change after a view starts, so its visitors are not rolled up"
+    if level not in _VISITOR_LEVELS:
+        return f"visitors per value are rolled up per company, and this question is by {level}"
+    if prop in q.dimensions:
+        return None
+    pins = [f for f in q.filters if f.dimension == prop]
+    if all(f.op == "is" and len(f.values) == 1 for f in pins):
+        return None
+    return f"the filter on {prop} spans several values, and a visitor may have more than one"
 
 
 class RollupExecutor:
@@ -208,13 +235,16 @@ class RollupExecutor:
         if plan.raw:
             used_raw = True
             _add_all(groups, await raw.aggregate(session, q, plan.raw, visitors=False))
+        warnings: list[str] = []
         if q.needs_visitors:
-            if prop is None:
+            why = None if prop is None else _why_visitors_raw(q, prop, level)
+            if why is None:
                 if plan.visitor_days:
-                    await self._rollup_visitors(session, q, level, plan.visitor_days, groups)
+                    await self._rollup_visitors(session, q, level, prop, plan.visitor_days, groups)
                 visitor_raw = plan.visitor_raw
             else:
                 visitor_raw = [(q.period.since, q.period.until)]
+                warnings.append(f"unique visitors answered from raw sessions: {why}")
             if visitor_raw:
                 used_raw = True
                 _add_all(groups, await raw.aggregate(session, q, visitor_raw, figures=False))
@@ -223,7 +253,9 @@ class RollupExecutor:
         groups = {k: v for k, v in groups.items() if v["views"] or v["visitors"]}
         rolled = bool(plan.days or plan.hours)
         source = "rollups+raw" if rolled and used_raw else ("rollups" if rolled else "raw")
-        return Answer(groups, source)
+        answer = Answer(groups, source)
+        answer.warnings.extend(warnings)
+        return answer
 
     async def _rollup_figures(
         self,
@@ -272,10 +304,12 @@ class RollupExecutor:
         session: AsyncSession,
         q: Query,
         level: str,
+        prop: str | None,
         days: Sequence[Range],
         groups: dict[GroupKey, dict[str, int]],
     ) -> None:
-        table = V.__table__
+        """Daily visitors of whole UTC days: per entity, or per property value (``prop``)."""
+        table = (V if prop is None else P).__table__
         column = table.c.everyone if q.include_bots else table.c.humans
         day_ranges = [(a.date(), b.date()) for a, b in days]
         conditions = [
@@ -283,9 +317,16 @@ class RollupExecutor:
             or_(*(and_(table.c.day >= a, table.c.day < b) for a, b in day_ranges)),
             *_scope(q, table, level),
         ]
+        if prop is not None:
+            conditions.append(table.c.property == prop)
+            for f in q.filters:
+                if f.dimension == prop:
+                    conditions.append(raw.filter_condition(table.c.value, f, f.values))
         keys: list[ColumnElement[Any]] = [table.c.day] if q.time is not None else []
         for name in q.dimensions:
-            keys.append(_hierarchy_column(table, level, name))
+            keys.append(
+                table.c.value if name in PROPERTIES else _hierarchy_column(table, level, name)
+            )
         stmt = select(*keys, func.sum(column)).where(and_(*conditions)).group_by(*keys)
         width = len(keys)
         for row in await session.execute(stmt):
