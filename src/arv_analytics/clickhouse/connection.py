@@ -142,6 +142,27 @@ class ClickHouse:
             out.append(ClickHouse(Target(url, self.target.database, self.target.cluster)))
         return out
 
+    @property
+    def address(self) -> str:
+        """host:port, for messages (never the password)."""
+        return urlsplit(self.target.url).netloc.rsplit("@", 1)[-1]
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        """Whether this server answers a trivial query now, waiting at most ``timeout``
+        seconds to connect (a fresh connection: the pool's may be stale)."""
+        parts = urlsplit(self.target.url)
+        url = urlunsplit(parts._replace(query=f"connect_timeout={timeout}"))
+        client = Client.from_url(url)
+        try:
+            client.execute("SELECT 1")
+        except Exception as exc:
+            if is_away(exc):
+                return False
+            raise
+        finally:
+            client.disconnect()
+        return True
+
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, []

@@ -16,6 +16,7 @@ buckets. Visitors are the sum over UTC days and companies of distinct visitor ha
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from arv_analytics.analytics.executors import Answer, GroupKey
 from arv_analytics.analytics.metrics import ACCUMULATORS, HISTOGRAMS, Histogram, zero
 from arv_analytics.analytics.periods import utc_offsets
 from arv_analytics.analytics.query import Filter, Query
-from arv_analytics.clickhouse.connection import ClickHouse
+from arv_analytics.clickhouse.connection import ClickHouse, ShardUnavailable
 from arv_analytics.clickhouse.schema import IMMUTABLE, MERGED, merged_columns
 from arv_analytics.clickhouse.store import micros
 
@@ -219,15 +220,60 @@ class ClickHouseExecutor:
     def __init__(self, ch: ClickHouse) -> None:
         self.ch = ch
         # Sharded by session, each shard merges its own sessions' versions.
-        self._settings = {"distributed_group_by_no_merge": 1} if ch.target.cluster else {}
+        self._settings: dict[str, Any] = (
+            {"distributed_group_by_no_merge": 1} if ch.target.cluster else {}
+        )
+        self._shards: list[ClickHouse] | None = None
 
     async def run(self, session: AsyncSession, q: Query) -> Answer:
         ranges = [(q.period.since, q.period.until)]
-        return Answer(await self.aggregate(q, ranges, visitors=q.needs_visitors), "clickhouse")
+        if not (q.partial and self.ch.target.cluster):
+            try:
+                groups = await self.aggregate(q, ranges, visitors=q.needs_visitors)
+            except ShardUnavailable as exc:
+                raise await self._unavailable() from exc
+            return Answer(groups, "clickhouse")
+        # Asked for what the shards that are up can say: the shards down are found first
+        # (so the answer can name them), then ClickHouse skips the ones it cannot reach.
+        down = await self.unavailable_shards()
+        settings = {**self._settings, "skip_unavailable_shards": 1}
+        groups = await self.aggregate(q, ranges, visitors=q.needs_visitors, settings=settings)
+        if not down:  # one that went away during the query was skipped too
+            down = await self.unavailable_shards()
+        warnings = [
+            f"partial answer: ClickHouse shards {', '.join(down)} did not answer; "
+            "the sessions stored on them are not counted"
+        ] if down else []  # fmt: skip
+        return Answer(groups, "clickhouse", warnings, down)
+
+    async def unavailable_shards(self) -> list[str]:
+        """host:port of every shard of the cluster that does not answer now."""
+        if self._shards is None:
+            self._shards = await asyncio.to_thread(self.ch.shards)
+        up = await asyncio.gather(*(asyncio.to_thread(s.answers) for s in self._shards))
+        return [s.address for s, ok in zip(self._shards, up, strict=True) if not ok]
+
+    async def _unavailable(self) -> ShardUnavailable:
+        """The 503 of a read that needed every shard, naming the ones that are down."""
+        try:
+            down = await self.unavailable_shards()
+        except ShardUnavailable:  # the server the service connects to is itself down
+            down = [self.ch.address]
+        named = f"ClickHouse shards {', '.join(down)} are" if down else "a ClickHouse shard is"
+        return ShardUnavailable(
+            f"{named} not answering, so this answer would leave out their sessions; retry "
+            'shortly, or ask with "partial": true for the figures of the shards that are up'
+        )
 
     async def aggregate(
-        self, q: Query, ranges: Sequence[Range], *, visitors: bool
+        self,
+        q: Query,
+        ranges: Sequence[Range],
+        *,
+        visitors: bool,
+        settings: dict[str, Any] | None = None,
     ) -> dict[GroupKey, dict[str, int]]:
+        settings = self._settings if settings is None else settings
         out: dict[GroupKey, dict[str, int]] = {}
         groups = _groups(q, ranges)
         width = len(groups)
@@ -243,7 +289,7 @@ class ClickHouseExecutor:
         where = f" WHERE {' AND '.join(outer_where)}" if outer_where else ""
         select = ", ".join([*keys, aggregates])
         sql = f"SELECT {select} FROM ({inner}){where}{group_by}"  # noqa: S608
-        for row in await self.ch.aexecute(sql, st.params, settings=self._settings):
+        for row in await self.ch.aexecute(sql, st.params, settings=settings):
             acc = out.setdefault(_key(q, row[:width]), zero())
             values = row[width:]
             for name, v in zip(scalars, values, strict=False):
@@ -260,7 +306,7 @@ class ClickHouseExecutor:
             sql = f"SELECT {', '.join([*cols, 'count()'])} FROM ({daily})" + (  # noqa: S608
                 f" GROUP BY {', '.join(cols)}" if cols else ""
             )
-            for row in await self.ch.aexecute(sql, st.params, settings=self._settings):
+            for row in await self.ch.aexecute(sql, st.params, settings=settings):
                 acc = out.setdefault(_key(q, row[:width]), zero())
                 acc["visitors"] += int(row[width] or 0)
         # Without dimensions an aggregate over nothing is still one row of zeros: drop it,
