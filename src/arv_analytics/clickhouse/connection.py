@@ -123,11 +123,17 @@ class ClickHouse:
         await asyncio.to_thread(self.insert, sql, rows)
 
     def shards(self) -> list[ClickHouse]:
-        """One connection per shard of the cluster (the server itself without a cluster)."""
+        """One connection per server of the cluster, every replica of every shard (the
+        server itself without a cluster): what ``init``, retention and purge reach."""
+        return [server for replicas in self.replica_sets() for server in replicas]
+
+    def replica_sets(self) -> list[list[ClickHouse]]:
+        """The cluster's servers grouped by shard: a shard answers while one of its
+        replicas does."""
         if not self.target.cluster:
-            return [self]
+            return [[self]]
         rows = self.execute(
-            "SELECT host_address, port FROM system.clusters WHERE cluster = %(c)s "
+            "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = %(c)s "
             "ORDER BY shard_num, replica_num",
             {"c": self.target.cluster},
         )
@@ -135,12 +141,13 @@ class ClickHouse:
             raise ValueError(f"cluster {self.target.cluster!r} is not in remote_servers")
         parts = urlsplit(self.target.url)
         auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-        out = []
-        for host, port in rows:
+        out: dict[int, list[ClickHouse]] = {}
+        for shard, host, port in rows:
             host_text = f"[{host}]" if ":" in host else host
             url = urlunsplit(parts._replace(netloc=f"{auth}{host_text}:{port}"))
-            out.append(ClickHouse(Target(url, self.target.database, self.target.cluster)))
-        return out
+            target = Target(url, self.target.database, self.target.cluster)
+            out.setdefault(int(shard), []).append(ClickHouse(target))
+        return list(out.values())
 
     @property
     def address(self) -> str:

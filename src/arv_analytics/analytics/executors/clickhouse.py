@@ -223,7 +223,7 @@ class ClickHouseExecutor:
         self._settings: dict[str, Any] = (
             {"distributed_group_by_no_merge": 1} if ch.target.cluster else {}
         )
-        self._shards: list[ClickHouse] | None = None
+        self._shards: list[list[ClickHouse]] | None = None
 
     async def run(self, session: AsyncSession, q: Query) -> Answer:
         ranges = [(q.period.since, q.period.until)]
@@ -247,11 +247,18 @@ class ClickHouseExecutor:
         return Answer(groups, "clickhouse", warnings, down)
 
     async def unavailable_shards(self) -> list[str]:
-        """host:port of every shard of the cluster that does not answer now."""
+        """The shards of the cluster that cannot answer now (none of their replicas
+        does), each named by its replicas' host:port joined with "|"."""
         if self._shards is None:
-            self._shards = await asyncio.to_thread(self.ch.shards)
-        up = await asyncio.gather(*(asyncio.to_thread(s.answers) for s in self._shards))
-        return [s.address for s, ok in zip(self._shards, up, strict=True) if not ok]
+            self._shards = await asyncio.to_thread(self.ch.replica_sets)
+        servers = [server for replicas in self._shards for server in replicas]
+        up = await asyncio.gather(*(asyncio.to_thread(s.answers) for s in servers))
+        answering = {s.address for s, ok in zip(servers, up, strict=True) if ok}
+        return [
+            "|".join(s.address for s in replicas)
+            for replicas in self._shards
+            if not any(s.address in answering for s in replicas)
+        ]
 
     async def _unavailable(self) -> ShardUnavailable:
         """The 503 of a read that needed every shard, naming the ones that are down."""
