@@ -205,7 +205,11 @@ def questions(
         for request in endpoints(ids):
             if request[0] in args.skip:
                 continue
-            t = measure(client, request, args.requests, args.max_seconds)
+            try:
+                t = measure(client, request, args.requests, args.max_seconds)
+            except httpx.HTTPError as exc:  # recorded, and the run goes on
+                print(f"  {label:18} {request[0]:30} failed: {exc}", flush=True)
+                continue
             out[request[0]] = t
             print(f"  {label:18} {request[0]:30} p50 {t[0]:10.1f} p95 {t[1]:10.1f} n={t[2]}",
                   flush=True)  # fmt: skip
@@ -286,6 +290,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip", action="append", default=[], help="a question's label")
+    parser.add_argument("--log-dir", help="copy the servers' logs here at the end")
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
     pg_db = args.pg_url.rsplit("/", 1)[-1]
@@ -334,6 +339,11 @@ def main() -> None:
         ingest_lines = [] if args.skip_ingest else ingest(cluster, args, root)
     finally:
         cluster.stop()
+        if args.log_dir:  # the servers' logs, before the data goes
+            for log in root.rglob("*.log"):
+                target = Path(args.log_dir) / log.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(log, target)
         shutil.rmtree(root, ignore_errors=True)
     print(f"\n{os.cpu_count()} cpus, load average at the end {os.getloadavg()}")
     labels = list(results)
