@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         default=None,
         description="clickhouse://user:password@host:9000/database (native protocol). Set: "
         "sessions are also written to ClickHouse and analytics are answered from there "
-        "(docs/clickhouse.md).",
+        "(docs/scale-out.md).",
     )
     clickhouse_cluster: str | None = Field(
         default=None,

@@ -1,7 +1,7 @@
 """ClickHouse answers exactly what the raw SQL executor answers: the exactness property test
 of the rollups (tests/rollups/test_exactness.py) with the same random histories and random
-questions, the history written through the real write path with the ClickHouse store as its
-sink, and every question answered by the raw executor and by the ClickHouse executor."""
+questions, written by its own ``_history`` through the real write path with the ClickHouse
+store as the sink, and every question answered by the raw and the ClickHouse executors."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.clickhouse.store import SessionStore
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.errors import InvalidInput
-from arv_analytics.ingest.merge import EndChange
-from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, apply_batch
+from arv_analytics.ingest.writes import Rules
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN, Principal
 from tests.clickhouse.conftest import ClickHouseTarget
 from tests.clickhouse.support import connect
 from tests.rollups.test_exactness import (
     _catalog,
     _figures,
+    _history,
     _request,
     _rows,
     _shape,
@@ -39,37 +39,6 @@ from tests.rollups.test_exactness import (
     session_st,
 )
 from tests.support import Database, clean, settings_for
-
-
-async def _history(
-    database: Database,
-    ch: ClickHouse,
-    rows: list[dict[str, Any]],
-    ends: list[dict[str, Any]],
-    split: int,
-) -> None:
-    rules = Rules(rollups=False, end_window_seconds=10**9, sink=SessionStore(ch))
-    engine = create_engine(settings_for(database))
-    try:
-        maker = create_sessionmaker(engine)
-        changes = [
-            EndWrite(
-                change=EndChange(
-                    rows[e["target"] % len(rows)]["session_id"],
-                    {"duration_seconds": e["duration"], "tracking_quality": e["quality"],
-                     "video_played": e["played"], "tracked_seconds": e["tracked"],
-                     "target_losses": e["losses"], "time_to_first_found_ms": e["found"]},
-                )
-            )
-            for e in ends
-        ]  # fmt: skip
-        writes = [*(StartWrite(row=r) for r in rows), *changes]
-        for i in range(0, len(writes), split):
-            async with maker() as session:
-                await apply_batch(session, writes[i : i + split], rules)
-                await session.commit()
-    finally:
-        await engine.dispose()
 
 
 async def _compare(
@@ -141,7 +110,11 @@ def test_clickhouse_equals_raw(
             shard.close()
         contents = _catalog(api)
         rows = _rows(contents, drawn, datetime.now(UTC))
-        asyncio.run(_history(database, ch, rows, ends, split))
+        # The longest end window the settings allow (max_session_seconds ≤ 7 days, grace ≤ 1
+        # day): the executor's realtime reads 8 days of versions, as no older view can be
+        # active. (The rollup test accepts ends at any age.)
+        rules = Rules(rollups=False, end_window_seconds=8 * 86_400, sink=SessionStore(ch))
+        asyncio.run(_history(database, rows, ends, split, rules))
         asyncio.run(_compare(database, ch, contents, questions))
     finally:
         ch.close()

@@ -39,9 +39,9 @@ def _end(tracker: httpx.Client, sid: uuid.UUID, seconds: int) -> httpx.Response:
     return tracker.post(f"/api/analytics/ar-session/{sid}/end", json=body)
 
 
-def _per_shard(target: ClickHouseTarget) -> list[int]:
+def _per_shard(target: ClickHouseTarget, shards: list[int] | None = None) -> list[int]:
     counts = []
-    for i in range(len(target.cluster.shards)):
+    for i in range(len(target.cluster.shards)) if shards is None else shards:
         c = target.shard_client(i)
         try:
             counts.append(
@@ -105,10 +105,23 @@ def test_a_shard_down_answers_503_and_retries_add_no_duplicates(
                 assert r.headers["Retry-After"]
         assert set(statuses.values()) <= {200, 201, 503}
         assert 503 in statuses.values(), "no session was sharded to the stopped server"
-        # Reads need every shard: a clear 503, not a partial answer.
+        # Reads need every shard: a clear 503 naming the shard, not a partial answer...
         r = reader.post("/api/v1/query", json=QUESTION)
         assert r.status_code == 503, r.text
         assert r.json()["error"] == "clickhouse_unavailable"
+        assert f"127.0.0.1:{down.tcp}" in r.json()["detail"], r.text
+        assert r.headers["Retry-After"]
+        # ... unless the question accepts the figures of the shards that are up.
+        for r in (
+            reader.post("/api/v1/query", json={**QUESTION, "partial": True}),
+            reader.get("/api/v1/query", params={"metrics": "views", "partial": "true"}),
+        ):
+            assert r.status_code == 200, r.text
+            meta = r.json()["meta"]
+            assert meta["partial"] is True
+            assert meta["unavailable_shards"] == [f"127.0.0.1:{down.tcp}"]
+            assert any("partial answer" in w for w in meta["warnings"])
+            assert r.json()["totals"]["views"] == _per_shard(clickhouse, [0])[0]
         down.start()
         # The tracker retries what failed, and (lost answers) some of what succeeded.
         for sid in ids:
@@ -119,6 +132,10 @@ def test_a_shard_down_answers_503_and_retries_add_no_duplicates(
             assert _end(tracker, sid, 30).status_code == 200
         assert sum(_per_shard(clickhouse)) == len(ids)
         clicked = _answer(reader)
+        # Every shard up: a question that accepts a partial answer gets the whole one.
+        whole = reader.post("/api/v1/query", json={**QUESTION, "partial": True}).json()
+        assert (whole["meta"]["partial"], whole["meta"]["unavailable_shards"]) == (False, [])
+        assert (whole["results"], whole["totals"]) == clicked
     assert clicked[1]["views"] == len(ids)
     assert clicked[1]["avg_duration_seconds"] == 30
     assert clicked == _answer(api)

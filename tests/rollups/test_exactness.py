@@ -150,8 +150,14 @@ def _rows(
 
 
 async def _history(
-    database: Database, rows: list[dict[str, Any]], ends: list[dict[str, Any]], split: int
+    database: Database,
+    rows: list[dict[str, Any]],
+    ends: list[dict[str, Any]],
+    split: int,
+    rules: Rules = RULES,
 ) -> None:
+    """The drawn starts, then the drawn ends, through the write path in batches of ``split``
+    (the ClickHouse exactness test passes rules with its store as the sink)."""
     engine = create_engine(settings_for(database))
     try:
         maker = create_sessionmaker(engine)
@@ -170,7 +176,7 @@ async def _history(
         writes = [*starts, *changes]
         for i in range(0, len(writes), split):
             async with maker() as session:
-                await apply_batch(session, writes[i : i + split], RULES)
+                await apply_batch(session, writes[i : i + split], rules)
                 await session.commit()
     finally:
         await engine.dispose()

@@ -44,6 +44,7 @@ class Result:
     source: str
     warnings: list[str]
     time_labels: list[str]
+    unavailable: list[str] = field(default_factory=list)
 
 
 def time_label(key: str, granularity: str) -> Any:
@@ -100,6 +101,7 @@ class Engine:
         answer = await self.executor.run(session, q)
         warnings = list(answer.warnings)
         sources = {answer.source}
+        unavailable = set(answer.unavailable)
         groups = answer.groups
         if q.time is None and not q.dimensions:
             # A question without dimensions has exactly one row, even over no views.
@@ -122,6 +124,7 @@ class Engine:
             else:
                 totals_acc, t_answer = await self.totals(session, q)
                 sources.add(t_answer.source)
+                unavailable.update(t_answer.unavailable)
         compare_groups: dict[GroupKey, dict[str, int]] | None = None
         compare_totals: dict[str, int] | None = None
         compare_period: Period | None = None
@@ -130,11 +133,13 @@ class Engine:
             previous = q.with_period(compare_period)
             c_answer = await self.executor.run(session, previous)
             sources.add(c_answer.source)
+            unavailable.update(c_answer.unavailable)
             compare_groups = _align(q, previous, c_answer.groups)
             if with_totals and _sums_to_totals(previous):
                 compare_totals = _sum(c_answer.groups)
             elif with_totals:
-                compare_totals, _ = await self.totals(session, previous)
+                compare_totals, ct_answer = await self.totals(session, previous)
+                unavailable.update(ct_answer.unavailable)
         rows = [self._row(q, key, acc, compare_groups) for key, acc in groups.items()]
         # A fixed base order (by dimension values), so that ties and pages never depend on
         # which executor answered.
@@ -152,6 +157,7 @@ class Engine:
             source=_source(sources),
             warnings=warnings,
             time_labels=[time_label(k, q.time) for k in time_keys] if q.time else [],
+            unavailable=sorted(unavailable),
         )
 
     def _row(

@@ -63,6 +63,9 @@ class Query:
     # so every executor restricts to it with the hierarchy filter code it already has, and
     # a Query restricted to a project cannot exist without that filter.
     project_scope: int | None = None
+    # The caller accepts an answer from the servers that are up (ClickHouse shards) rather
+    # than a 503 when one is down; the answer then says it is partial.
+    partial: bool = False
 
     def __post_init__(self) -> None:
         if self.project_scope is None:

@@ -25,7 +25,11 @@ from arv_analytics.tenancy.dependencies import AnalyticsReaderDep
 from arv_analytics.tenancy.service import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
-_ERRORS = responses(400, 401, 404, 422)
+_ERRORS = responses(
+    400, 401, 404, 422, 503,
+    descriptions={503: "The database, or a ClickHouse shard (clickhouse_unavailable: the "
+                       "detail names it; ask with partial: true to skip it), is not answering"},
+)  # fmt: skip
 CSV = "text/csv; charset=utf-8"
 Format = Annotated[
     Literal["json", "csv"] | None, Query(description="csv: the rows as CSV (or Accept: text/csv)")
@@ -132,6 +136,9 @@ async def query_get(
     project_id: IdQuery = None,
     content_id: IdQuery = None,
     format: Format = None,
+    partial: Annotated[
+        bool, Query(description="Answer from the ClickHouse shards that are up (see POST)")
+    ] = False,
 ) -> Any:
     scope = None
     if company_id or project_id or content_id:
@@ -144,6 +151,7 @@ async def query_get(
                 "dimensions": _split(dimensions) or [], "filters": _filters(filter),
                 "comparison": comparison, "include_bots": include_bots,
                 "order_by": _split(order_by), "limit": limit, "offset": offset,
+                "partial": partial,
             }
         )  # fmt: skip
     except ValueError as exc:

@@ -131,6 +131,12 @@ class QueryRequest(BaseModel):
     limit: Annotated[int, JSON_INTEGER] = Field(default=1000, ge=1, le=10_000)
     offset: Annotated[int, JSON_INTEGER] = Field(default=0, ge=0, le=10_000_000)
     totals: StrictBool = Field(default=True, description="Also answer the totals of the question")
+    partial: StrictBool = Field(
+        default=False,
+        description="On a ClickHouse cluster with a shard down, answer from the shards that "
+        "are up (meta.partial, meta.unavailable_shards) instead of a 503 "
+        "clickhouse_unavailable. No effect on SQL databases",
+    )
 
 
 class ResultRow(BaseModel):
@@ -160,6 +166,14 @@ class QueryMeta(BaseModel):
     time_labels: list[Any] = Field(description="Every bucket of the time dimension, in order")
     warnings: list[str]
     metrics: dict[str, str] = Field(description="Each metric's definition")
+    partial: bool = Field(
+        default=False,
+        description="True when shards did not answer (asked with partial: true): the figures "
+        "leave out the sessions stored on them",
+    )
+    unavailable_shards: list[str] = Field(
+        default_factory=list, description="The ClickHouse shards (host:port) that did not answer"
+    )
 
 
 class QueryResponse(BaseModel):

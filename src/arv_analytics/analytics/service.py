@@ -64,7 +64,7 @@ async def parse(
         filters=tuple(filters), include_bots=body.include_bots,
         company_scope=principal.company_id, order_by=order, limit=body.limit,
         offset=body.offset, comparison=body.comparison, scope=tuple(scope),
-        project_scope=principal.project_id,
+        project_scope=principal.project_id, partial=body.partial,
     )  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def response(q: qm.Query, result: Result) -> QueryResponse:
             time_labels=result.time_labels,
             warnings=result.warnings,
             metrics={m: METRICS[m].description for m in q.metrics},
+            partial=bool(result.unavailable), unavailable_shards=result.unavailable,
         ),
     )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""`arv-analytics clickhouse init|backfill`: the ClickHouse store (docs/clickhouse.md)."""
+"""`arv-analytics clickhouse init|backfill`: the ClickHouse store (docs/scale-out.md)."""
 
 from __future__ import annotations
 

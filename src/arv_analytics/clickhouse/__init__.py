@@ -1,4 +1,4 @@
-"""ClickHouse as the store of sessions for analytics at scale (docs/clickhouse.md).
+"""ClickHouse as the store of sessions for analytics at scale (docs/scale-out.md).
 
 ``connection`` talks to the servers, ``schema`` creates the tables on every shard, ``store``
 writes session versions from the write path, ``backfill`` copies what the SQL database holds,

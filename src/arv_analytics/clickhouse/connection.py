@@ -123,11 +123,17 @@ class ClickHouse:
         await asyncio.to_thread(self.insert, sql, rows)
 
     def shards(self) -> list[ClickHouse]:
-        """One connection per shard of the cluster (the server itself without a cluster)."""
+        """One connection per server of the cluster, every replica of every shard (the
+        server itself without a cluster): what ``init``, retention and purge reach."""
+        return [server for replicas in self.replica_sets() for server in replicas]
+
+    def replica_sets(self) -> list[list[ClickHouse]]:
+        """The cluster's servers grouped by shard: a shard answers while one of its
+        replicas does."""
         if not self.target.cluster:
-            return [self]
+            return [[self]]
         rows = self.execute(
-            "SELECT host_address, port FROM system.clusters WHERE cluster = %(c)s "
+            "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = %(c)s "
             "ORDER BY shard_num, replica_num",
             {"c": self.target.cluster},
         )
@@ -135,12 +141,34 @@ class ClickHouse:
             raise ValueError(f"cluster {self.target.cluster!r} is not in remote_servers")
         parts = urlsplit(self.target.url)
         auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-        out = []
-        for host, port in rows:
+        out: dict[int, list[ClickHouse]] = {}
+        for shard, host, port in rows:
             host_text = f"[{host}]" if ":" in host else host
             url = urlunsplit(parts._replace(netloc=f"{auth}{host_text}:{port}"))
-            out.append(ClickHouse(Target(url, self.target.database, self.target.cluster)))
-        return out
+            target = Target(url, self.target.database, self.target.cluster)
+            out.setdefault(int(shard), []).append(ClickHouse(target))
+        return list(out.values())
+
+    @property
+    def address(self) -> str:
+        """host:port, for messages (never the password)."""
+        return urlsplit(self.target.url).netloc.rsplit("@", 1)[-1]
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        """Whether this server answers a trivial query now, waiting at most ``timeout``
+        seconds to connect (a fresh connection: the pool's may be stale)."""
+        parts = urlsplit(self.target.url)
+        url = urlunsplit(parts._replace(query=f"connect_timeout={timeout}"))
+        client = Client.from_url(url)
+        try:
+            client.execute("SELECT 1")
+        except Exception as exc:
+            if is_away(exc):
+                return False
+            raise
+        finally:
+            client.disconnect()
+        return True
 
     def close(self) -> None:
         with self._lock:

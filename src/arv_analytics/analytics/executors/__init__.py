@@ -20,6 +20,9 @@ class Answer:
     groups: dict[GroupKey, dict[str, int]]
     source: str  # "rollups", "raw", "rollups+raw" or "clickhouse"
     warnings: list[str] = field(default_factory=list)
+    # Servers that did not answer a question that accepted a partial answer (ClickHouse
+    # shards, by host:port); empty when the answer covers every session.
+    unavailable: list[str] = field(default_factory=list)
 
 
 class Executor(Protocol):

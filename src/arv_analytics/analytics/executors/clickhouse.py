@@ -16,9 +16,11 @@ buckets. Visitors are the sum over UTC days and companies of distinct visitor ha
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects import sqlite
@@ -29,7 +31,7 @@ from arv_analytics.analytics.executors import Answer, GroupKey
 from arv_analytics.analytics.metrics import ACCUMULATORS, HISTOGRAMS, Histogram, zero
 from arv_analytics.analytics.periods import utc_offsets
 from arv_analytics.analytics.query import Filter, Query
-from arv_analytics.clickhouse.connection import ClickHouse
+from arv_analytics.clickhouse.connection import ClickHouse, ShardUnavailable
 from arv_analytics.clickhouse.schema import IMMUTABLE, MERGED, merged_columns
 from arv_analytics.clickhouse.store import micros
 
@@ -50,13 +52,13 @@ _FORMATS = {
 }
 
 
-def _accumulator_sql() -> list[str]:
-    """The registry's scalar aggregates as ClickHouse SQL. They are plain standard SQL
-    (count, sum, CASE, coalesce, comparisons); SQLite's boolean test ``IS 1`` needs
+def _accumulator_sql() -> dict[str, str]:
+    """The registry's scalar aggregates as ClickHouse SQL, by name. They are plain standard
+    SQL (count, sum, CASE, coalesce, comparisons); SQLite's boolean test ``IS 1`` needs
     rewording, and a count of matching rows is said as ``countIf`` (18.16 analyses a query's
     expressions in time that grows quickly with their size: ~90 CASE sums cost ~0.4 s before
     reading a row)."""
-    out = []
+    out = {}
     for a in ACCUMULATORS:
         if a.name in _HISTOGRAM_NAMES:
             continue
@@ -70,7 +72,7 @@ def _accumulator_sql() -> list[str]:
                       r"countIf(\1)", text)  # fmt: skip
         # The view count is count(id): one per merged session.
         text = text.replace("count(id)", "count()")
-        out.append(f"{text} AS {a.name}")
+        out[a.name] = f"{text} AS {a.name}"
     return out
 
 
@@ -87,9 +89,33 @@ def _histogram_sql(h: Histogram) -> str:
 
 
 _HISTOGRAM_NAMES = {n for h in HISTOGRAMS for n in h.names}
-_SCALARS = [a for a in ACCUMULATORS if a.name not in _HISTOGRAM_NAMES]
-_ACCUMULATORS = _accumulator_sql() + [_histogram_sql(h) for h in HISTOGRAMS]
-_MERGED = merged_columns()
+_SCALAR_SQL = _accumulator_sql()
+_HISTOGRAM_SQL = {h.prefix: _histogram_sql(h) for h in HISTOGRAMS}
+# Each merged column's expression by column name (``<expression> AS <column>_m``).
+_MERGED = {e.rsplit(" AS ", 1)[1].removesuffix("_m"): e for e in merged_columns()}
+assert set(_MERGED) == set(MERGED)
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+@lru_cache(maxsize=256)
+def _selection(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[Histogram, ...], str]:
+    """What a question with these accumulators reads: its scalar accumulators (registry
+    order), the histograms any of its bucket accumulators belong to (one ``sumMap`` each),
+    and their SQL. A column is read only if an aggregate needs it: ClickHouse stores each
+    column apart, so a two-metric question reads two or three columns, not ~30."""
+    wanted = set(names)
+    scalars = tuple(n for n in _SCALAR_SQL if n in wanted)
+    histograms = tuple(h for h in HISTOGRAMS if wanted.intersection(h.names))
+    sql = ", ".join([*(_SCALAR_SQL[n] for n in scalars),
+                     *(_HISTOGRAM_SQL[h.prefix] for h in histograms)])  # fmt: skip
+    return scalars, histograms, sql
+
+
+def _columns_in(*texts: str) -> list[str]:
+    """The session columns named in these SQL texts, in storage order (an over-estimate is
+    harmless: a column read needlessly costs time, never exactness)."""
+    words = {w for text in texts for w in _WORD.findall(text)}
+    return [name for name in MERGED if name in words]
 
 
 class Statement:
@@ -153,19 +179,23 @@ def _groups(q: Query, ranges: Sequence[Range]) -> list[str]:
     return exprs
 
 
-def _sessions(ch: ClickHouse, st: Statement, q: Query, ranges: Sequence[Range]) -> str:
-    """Per-session rows (versions merged) of the question's scope and time."""
+def _sessions(
+    ch: ClickHouse, st: Statement, q: Query, ranges: Sequence[Range], columns: Sequence[str]
+) -> str:
+    """Per-session rows (versions merged) of the question's scope and time, with only the
+    merged ``columns`` the outer query reads."""
     in_time = " OR ".join(
         f"(created_us >= {st.value(micros(a))} AND created_us < {st.value(micros(b))})"
         for a, b in ranges
     )
     where = [f"({in_time})", *_scope(st, q)]
-    merged = (
-        f"SELECT session_id, {', '.join(_MERGED)} FROM {ch.target.sessions}"  # noqa: S608
+    merged = ", ".join(["session_id", *(_MERGED[name] for name in columns)])
+    grouped = (
+        f"SELECT {merged} FROM {ch.target.sessions}"  # noqa: S608
         f" WHERE {' AND '.join(where)} GROUP BY session_id"
     )
-    renamed = ", ".join(f"{name}_m AS {name}" for name in MERGED)
-    return f"SELECT session_id, {renamed} FROM ({merged})"  # noqa: S608
+    renamed = ", ".join(["session_id", *(f"{name}_m AS {name}" for name in columns)])
+    return f"SELECT {renamed} FROM ({grouped})"  # noqa: S608
 
 
 def _scope(st: Statement, q: Query) -> list[str]:
@@ -190,44 +220,106 @@ class ClickHouseExecutor:
     def __init__(self, ch: ClickHouse) -> None:
         self.ch = ch
         # Sharded by session, each shard merges its own sessions' versions.
-        self._settings = {"distributed_group_by_no_merge": 1} if ch.target.cluster else {}
+        self._settings: dict[str, Any] = (
+            {"distributed_group_by_no_merge": 1} if ch.target.cluster else {}
+        )
+        self._shards: list[list[ClickHouse]] | None = None
 
     async def run(self, session: AsyncSession, q: Query) -> Answer:
         ranges = [(q.period.since, q.period.until)]
-        return Answer(await self.aggregate(q, ranges, visitors=q.needs_visitors), "clickhouse")
+        if not (q.partial and self.ch.target.cluster):
+            try:
+                groups = await self.aggregate(q, ranges, visitors=q.needs_visitors)
+            except ShardUnavailable as exc:
+                raise await self._unavailable() from exc
+            return Answer(groups, "clickhouse")
+        # Asked for what the shards that are up can say: the shards down are found first
+        # (so the answer can name them), then ClickHouse skips the ones it cannot reach.
+        down = await self.unavailable_shards()
+        settings = {**self._settings, "skip_unavailable_shards": 1}
+        groups = await self.aggregate(q, ranges, visitors=q.needs_visitors, settings=settings)
+        if not down:  # one that went away during the query was skipped too
+            down = await self.unavailable_shards()
+        warnings = [
+            f"partial answer: ClickHouse shards {', '.join(down)} did not answer; "
+            "the sessions stored on them are not counted"
+        ] if down else []  # fmt: skip
+        return Answer(groups, "clickhouse", warnings, down)
+
+    async def unavailable_shards(self) -> list[str]:
+        """The shards of the cluster that cannot answer now (none of their replicas
+        does), each named by its replicas' host:port joined with "|"."""
+        if self._shards is None:
+            self._shards = await asyncio.to_thread(self.ch.replica_sets)
+        servers = [server for replicas in self._shards for server in replicas]
+        up = await asyncio.gather(*(asyncio.to_thread(s.answers) for s in servers))
+        answering = {s.address for s, ok in zip(servers, up, strict=True) if ok}
+        return [
+            "|".join(s.address for s in replicas)
+            for replicas in self._shards
+            if not any(s.address in answering for s in replicas)
+        ]
+
+    async def _unavailable(self) -> ShardUnavailable:
+        """The 503 of a read that needed every shard, naming the ones that are down."""
+        try:
+            down = await self.unavailable_shards()
+        except ShardUnavailable:  # the server the service connects to is itself down
+            down = [self.ch.address]
+        named = f"ClickHouse shards {', '.join(down)} are" if down else "a ClickHouse shard is"
+        return ShardUnavailable(
+            f"{named} not answering, so this answer would leave out their sessions; retry "
+            'shortly, or ask with "partial": true for the figures of the shards that are up'
+        )
 
     async def aggregate(
-        self, q: Query, ranges: Sequence[Range], *, visitors: bool
+        self,
+        q: Query,
+        ranges: Sequence[Range],
+        *,
+        visitors: bool,
+        settings: dict[str, Any] | None = None,
     ) -> dict[GroupKey, dict[str, int]]:
+        settings = self._settings if settings is None else settings
         out: dict[GroupKey, dict[str, int]] = {}
         groups = _groups(q, ranges)
         width = len(groups)
-        st = Statement()
-        inner = _sessions(self.ch, st, q, ranges)
-        outer_where = _filters(st, q, immutable=False)
-        where = f" WHERE {' AND '.join(outer_where)}" if outer_where else ""
+        scalars, histograms, aggregates = _selection(q.accumulators)
         keys = [f"{g} AS g{i}" for i, g in enumerate(groups)]
         group_by = f" GROUP BY {', '.join(f'g{i}' for i in range(width))}" if width else ""
-        columns = ", ".join(keys + _ACCUMULATORS)
-        sql = f"SELECT {columns} FROM ({inner}){where}{group_by}"  # noqa: S608
-        for row in await self.ch.aexecute(sql, st.params, settings=self._settings):
+        st = Statement()
+        # The outer filters first: the inner query merges only the columns read outside it.
+        outer_where = _filters(st, q, immutable=False)
+        visitor_columns = "company_id visitor_hash created_us" if visitors else ""
+        columns = _columns_in(*keys, *outer_where, aggregates, visitor_columns)
+        inner = _sessions(self.ch, st, q, ranges, columns)
+        where = f" WHERE {' AND '.join(outer_where)}" if outer_where else ""
+        select = ", ".join([*keys, aggregates])
+        sql = f"SELECT {select} FROM ({inner}){where}{group_by}"  # noqa: S608
+        for row in await self.ch.aexecute(sql, st.params, settings=settings):
             acc = out.setdefault(_key(q, row[:width]), zero())
             values = row[width:]
-            for a, v in zip(_SCALARS, values, strict=False):
-                acc[a.name] += int(v or 0)
-            for h, (indexes, counts) in zip(HISTOGRAMS, values[len(_SCALARS) :], strict=True):
+            for name, v in zip(scalars, values, strict=False):
+                acc[name] += int(v or 0)
+            for h, (indexes, counts) in zip(histograms, values[len(scalars) :], strict=True):
                 for i, n in zip(indexes, counts, strict=True):
                     acc[h.names[i]] += int(n)
         if visitors:
+            # Distinct visitor hashes per group, UTC day and company (uniqExact: a set of
+            # 8-byte hashes per day, where a DISTINCT over whole rows kept every key with each
+            # hash; it ran out of memory at 100M sessions), then summed per group.
             day = "toDate(toDateTime(intDiv(created_us, 1000000)), 'UTC')"
-            distinct = ", ".join([*keys, f"{day} AS d", "company_id", "visitor_hash"])
-            known = f"{where}{' AND ' if where else ' WHERE '}isNotNull(visitor_hash)"
-            daily = f"SELECT DISTINCT {distinct} FROM ({inner}){known}"  # noqa: S608
             cols = [f"g{i}" for i in range(width)]
-            sql = f"SELECT {', '.join([*cols, 'count()'])} FROM ({daily})" + (  # noqa: S608
+            per_day = ", ".join([*keys, f"{day} AS d", "company_id"])
+            known = f"{where}{' AND ' if where else ' WHERE '}isNotNull(visitor_hash)"
+            daily = (
+                f"SELECT {per_day}, uniqExact(visitor_hash) AS u FROM ({inner}){known}"  # noqa: S608
+                f" GROUP BY {', '.join([*cols, 'd', 'company_id'])}"
+            )
+            sql = f"SELECT {', '.join([*cols, 'sum(u)'])} FROM ({daily})" + (  # noqa: S608
                 f" GROUP BY {', '.join(cols)}" if cols else ""
             )
-            for row in await self.ch.aexecute(sql, st.params, settings=self._settings):
+            for row in await self.ch.aexecute(sql, st.params, settings=settings):
                 acc = out.setdefault(_key(q, row[:width]), zero())
                 acc["visitors"] += int(row[width] or 0)
         # Without dimensions an aggregate over nothing is still one row of zeros: drop it,
@@ -240,17 +332,20 @@ class ClickHouseExecutor:
     ) -> tuple[int, dict[str, int]]:  # fmt: skip
         """As ``raw.realtime``: views with a start or heartbeat within ``active_window``, and
         starts per UTC minute over ``series_window``."""
+        filtered = " ".join(_filters(Statement(), q, immutable=False))  # only for its columns
         # A view active now started at most the longest session before (later ends are
         # refused), so a week and a day of versions covers every one.
         st = Statement()
-        inner = _sessions(self.ch, st, q, [(now - timedelta(days=8), now + active_window)])
+        columns = _columns_in(filtered, "updated_us")
+        inner = _sessions(self.ch, st, q, [(now - timedelta(days=8), now + active_window)], columns)
         outer = _filters(st, q, immutable=False)
         where = f" WHERE {' AND '.join(outer)}" if outer else ""
         since = st.value(micros(now - active_window))
         sql = f"SELECT countIf(updated_us >= {since}) FROM ({inner}){where}"  # noqa: S608
         [(active,)] = await self.ch.aexecute(sql, st.params, settings=self._settings)
         st = Statement()
-        inner = _sessions(self.ch, st, q, [(now - series_window, now + active_window)])
+        columns = _columns_in(filtered, "created_us")
+        inner = _sessions(self.ch, st, q, [(now - series_window, now + active_window)], columns)
         outer = _filters(st, q, immutable=False)
         where = f" WHERE {' AND '.join(outer)}" if outer else ""
         # Not formatDateTime's %M: minutes in 18.16, the month's name in current releases.
