@@ -130,8 +130,9 @@ def test_two_properties_fall_back_to_raw_and_say_so(api: httpx.Client, history: 
 def test_a_projects_breakdown_comes_from_rollups_and_a_contents_from_raw(
     api: httpx.Client, history: Any
 ) -> None:
-    """Per-property rows exist down to projects (a campaign's page stays fast however busy
-    it is); a content's breakdown reads that content's raw sessions, and says so."""
+    """Per-property and hour rows exist down to projects (a campaign's page stays fast
+    however busy it is); a content's breakdown reads that content's raw sessions, and says
+    so."""
     contents, sessions = history
     for level, key in (("project", "project_id"), ("content", "ar_content_id")):
         ident = contents[0]["id" if level == "content" else "project_id"]
@@ -148,6 +149,20 @@ def test_a_projects_breakdown_comes_from_rollups_and_a_contents_from_raw(
         else:
             assert "raw" in body["meta"]["source"]
             assert any("scoped by content" in w for w in body["meta"]["warnings"])
+        # The weekday × hour heatmap: hour rows down to projects, a content's from raw.
+        heat = api.post(
+            QUERY,
+            json={"period": "90d", "dimensions": ["time:weekday_hour"], "metrics": ["views"],
+                  "filters": [{"dimension": level, "op": "is", "values": [ident]}]},
+        ).json()  # fmt: skip
+        cells = Counter(
+            f"{s['created_at'].isoweekday()}-{s['created_at'].hour:02d}"
+            for s in sessions
+            if s[key] == ident
+        )
+        got = {r["dimensions"]["time:weekday_hour"]: r["metrics"]["views"] for r in heat["results"]}
+        assert {k: v for k, v in got.items() if v} == dict(cells)
+        assert ("raw" in heat["meta"]["source"]) == (level == "content"), heat["meta"]
 
 
 def test_time_zone_moves_day_edges(api: httpx.Client, history: Any) -> None:

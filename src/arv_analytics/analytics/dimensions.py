@@ -40,14 +40,14 @@ ROLLUP_LEVELS = (ALL, COMPANY, PROJECT, CONTENT)
 # The rollup layout. Rows pay off only where many views share a key: with 10,000 contents a
 # content gets a view every few days, and per-content hour or property rows would hold about
 # one view each (a copy of the session, ten times wider). So every level keeps UTC day totals
-# (a content's daily series stays cheap however busy it is); hour rows exist at the shared
-# levels only; per-property day rows exist down to projects, because a campaign's page (a
-# project: its breakdowns by country, device, source…) must stay fast when the campaign has
-# millions of views a year, where reading its raw sessions takes seconds. A content-scoped
-# breakdown, and a project- or content-scoped hour, reads the raw sessions of that content or
-# project, which its (entity, created_at) index finds directly.
+# (a content's daily series stays cheap however busy it is), and hour rows and per-property
+# day rows exist down to projects, not per content: a campaign's page (a project: its
+# breakdowns by country, device, source…, its weekday × hour heatmap) must stay fast when the
+# campaign has millions of views a year, where reading its raw sessions takes seconds. A
+# content-scoped breakdown or hour reads the raw sessions of that content, which its
+# (content, created_at) index finds directly.
 DAY_LEVELS = ROLLUP_LEVELS
-HOUR_LEVELS = (ALL, COMPANY)
+HOUR_LEVELS = (ALL, COMPANY, PROJECT)
 BREAKDOWN_LEVELS = (ALL, COMPANY, PROJECT)
 HIERARCHY = {"company": COMPANY, "project": PROJECT, "content": CONTENT}
 

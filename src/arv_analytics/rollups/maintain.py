@@ -2,7 +2,7 @@
 
 A session contributes the registry's accumulators (analytics/metrics.py) to one row per rollup
 key it belongs to: its UTC day at every level (all, company, project, content), its UTC hour
-and its day under every breakdown property at the shared levels (all, company; see
+and its day under every breakdown property down to its project (all, company, project; see
 ``dimensions.HOUR_LEVELS``). A start adds its contribution; an end adds
 ``contribution(after) - contribution(before)`` — which also moves a view between property
 values when the end changes one (tracking quality, camera outcome). Everything is summed per

@@ -36,6 +36,7 @@ from arv_analytics.analytics.dimensions import (
     BREAKDOWN_LEVELS,
     COMPANY,
     CONTENT,
+    HOUR_LEVELS,
     LEVELS,
     PROJECT,
     PROPERTIES,
@@ -96,12 +97,11 @@ async def rebuild_range(
     """Recomputes every rollup of the UTC days first..last (optionally only the rows that
     the given contents feed) in the caller's transaction.
 
-    Counted from sessions: the content level's day totals, the company level's hours, and the
-    company and project levels' per-property days (the layout of dimensions.HOUR_LEVELS /
-    BREAKDOWN_LEVELS). Summed from
-    those rows, which are far fewer than sessions and add up exactly (every accumulator is
-    additive): the project and company day totals (from content days) and the whole "all"
-    level (from company rows)."""
+    Counted from sessions: the content level's day totals, and the company and project levels'
+    hours and per-property days (the layout of dimensions.HOUR_LEVELS / BREAKDOWN_LEVELS).
+    Summed from those rows, which are far fewer than sessions and add up exactly (every
+    accumulator is additive): the project and company day totals (from content days) and the
+    whole "all" level (from company rows)."""
     start, end = day_start(first), day_start(last) + timedelta(days=1)
     await lock(session)
     in_range = and_(S.created_at >= start, S.created_at < end)
@@ -118,11 +118,13 @@ async def rebuild_range(
     await _count(session, CONTENT, "d", day, contents)
     for level in (PROJECT, COMPANY):
         await _derive(session, CONTENT, level, start, end, content_ids, day_totals=True)
-    await _count(session, COMPANY, "h", utc_hour(S.created_at), companies)
     projects = in_range
     if content_ids is not None:
         projects = and_(in_range, S.project_id.in_(_owners(PROJECT, content_ids)))
     where = {COMPANY.name: companies, PROJECT.name: projects}
+    for level in HOUR_LEVELS:
+        if level.session_column is not None:  # "all": summed from the company rows below
+            await _count(session, level, "h", utc_hour(S.created_at), where[level.name])
     for level in BREAKDOWN_LEVELS:
         if level.session_column is None:
             continue  # "all": summed from the company rows below

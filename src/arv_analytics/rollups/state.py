@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arv_analytics.models import RollupState
 
 # 2: migration 0011 (NULL counters; hours and breakdowns at shared levels)
-# 3: migration 0014 (per-property day rows for projects too)
+# 3: migration 0014 (hour and per-property day rows for projects too)
 CURRENT = 3
 
 

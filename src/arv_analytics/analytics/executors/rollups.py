@@ -14,10 +14,9 @@ from raw sessions over the whole period, and the answer's meta says so.
 
 The rollup rows hold one breakdown property each, so a question involving two different
 properties (in dimensions or filters) is answered by the raw executor, and the answer's
-meta says so. Hour rows exist only at the shared levels (all, company;
-dimensions.HOUR_LEVELS) and property rows down to projects (BREAKDOWN_LEVELS): a project- or
-content-level question reads its hours from raw sessions, and a content-level breakdown by
-property reads them wholly.
+meta says so. Hour rows and property rows exist down to projects (dimensions.HOUR_LEVELS,
+BREAKDOWN_LEVELS): a content-level question reads its hours from raw sessions, and a
+content-level breakdown by property reads them wholly.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Per-property day rows for projects too: a campaign's breakdowns come from the rollups.
+"""Hour rows and per-property day rows for projects too: a campaign's breakdowns and its
+weekday × hour heatmap come from the rollups.
 
-No table changes: ``rollup_stats`` gains rows at the level "project" with a dimension. They
-are filled by a recount: rollup_state.version is 0 when sessions exist, and `arv-analytics db
-upgrade` / `serve --migrate` / `arv-analytics rollup` recount (until then analytics are
-answered from the raw sessions, exactly, as before).
+No table changes: ``rollup_stats`` gains hour rows and per-property rows at the level
+"project". They are filled by a recount: rollup_state.version is 0 when sessions exist, and
+`arv-analytics db upgrade` / `serve --migrate` / `arv-analytics rollup` recount (until then
+analytics are answered from the raw sessions, exactly, as before).
 
 Revision ID: 0014_project_breakdowns
 Revises: 0013_catalog_speed
@@ -36,6 +37,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The older layout has no project property rows; it would read them as unknown rows.
-    op.execute(sa.text("DELETE FROM rollup_stats WHERE level = 'project' AND dimension <> ''"))
+    # The older layout has no project hour or property rows.
+    op.execute(
+        sa.text(
+            "DELETE FROM rollup_stats WHERE level = 'project' AND (dimension <> '' OR grain = 'h')"
+        )
+    )
     op.execute(sa.text("UPDATE rollup_state SET version = 2 WHERE version >= 2"))
