@@ -186,6 +186,7 @@ def test_breakdown_visitors_come_from_rollups_when_each_group_is_one_value(
     visitors = {"metrics": ["unique_visitors"]}
     one = {"dimension": "country", "op": "is", "values": ["DE"]}
     two = {"dimension": "country", "op": "is", "values": ["DE", "AT"]}
+    project = {"dimension": "project", "op": "is", "values": [a["project_id"]]}
     for body, from_rollups in (
         ({**visitors, "dimensions": ["country"]}, True),
         ({**visitors, "dimensions": ["country", "time:day"]}, True),
@@ -193,6 +194,8 @@ def test_breakdown_visitors_come_from_rollups_when_each_group_is_one_value(
         ({**visitors, "dimensions": ["country"], "filters": [two]}, True),
         ({**visitors, "filters": [two]}, False),  # a visitor may be in both
         ({**visitors, "dimensions": ["tracking_quality"]}, False),  # ends change it
+        # a project's breakdown: its views come from project rows, its visitors from raw
+        ({**visitors, "dimensions": ["country"], "filters": [project]}, False),
     ):
         rolled, raw = asyncio.run(ask(body))
         shape = [(r.dimensions, r.metrics) for r in rolled.rows], rolled.totals
