@@ -201,6 +201,11 @@ def start_process(
     raise RuntimeError(f"server did not answer within {wait:.0f} s; see {log}")
 
 
+def admin_token() -> str:
+    """ARV_ADMIN_TOKEN when set (to reuse a database's token), else a fresh one."""
+    return os.environ.get("ARV_ADMIN_TOKEN") or uuid.uuid4().hex * 2
+
+
 def serve_env(database_url: str, admin_token: str, **extra: str) -> dict[str, str]:
     return {
         "ARV_DATABASE_URL": database_url,

@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import migrate, start_arv, stop
+from common import admin_token, migrate, start_arv, stop
 
 CHROMIUM = os.environ.get("ARV_TEST_CHROMIUM", "/usr/bin/chromium")
 # A person's browser: headless Chromium's own user agent is a bot to the server.
@@ -169,7 +168,7 @@ def main() -> None:
     parser.add_argument("--periods", default="30d,12mo")
     parser.add_argument("--per-call", action="store_true", help="also time each call alone")
     args = parser.parse_args()
-    token = os.environ.get("ARV_ADMIN_TOKEN") or uuid.uuid4().hex * 2
+    token = admin_token()
     migrate(args.url, token)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_arv(args.url, token, Path(tmp) / "dashboard.log")

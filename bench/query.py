@@ -46,6 +46,7 @@ from common import (
     ROOT,
     VENV_BIN,
     Server,
+    admin_token,
     migrate,
     pg_create,
     pg_drop,
@@ -226,7 +227,7 @@ def bench_existing(url: str, args: argparse.Namespace, tmp: Path) -> SizeResult:
     """--url: a database loaded beforehand (e.g. with bench/bulk_sessions.sql and
     `arv-analytics rollup`), measured as it is; the server it starts gets ARV_ADMIN_TOKEN
     (or a fresh one) as its admin token."""
-    token = os.environ.get("ARV_ADMIN_TOKEN") or uuid.uuid4().hex * 2
+    token = admin_token()
     kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     result = SizeResult(f"{kind} {url.rsplit('/', 1)[-1]}", "loaded beforehand", 0.0)
     measure_sources(url, token, result, args, tmp, result.label)

@@ -255,3 +255,21 @@ def rebuild_rollups(db: Database) -> None:
             await engine.dispose()
 
     asyncio.run(go())
+
+
+async def recount_rollups(database: Database, content_ids: list[int] | None = None) -> None:
+    """`arv-analytics rollup` in-process: every day holding sessions (optionally only the rows
+    the given contents feed)."""
+    from arv_analytics.db import create_engine as create_async_engine
+    from arv_analytics.db import create_sessionmaker
+    from arv_analytics.models import ARViewSession
+    from arv_analytics.rollups.rebuild import rebuild, session_days
+
+    engine = create_async_engine(settings_for(database))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            span = await session_days(session, ARViewSession.id.is_not(None))
+            assert span is not None
+            await rebuild(session, *span, content_ids=content_ids)
+    finally:
+        await engine.dispose()

@@ -27,9 +27,6 @@ from typing import Any
 import httpx
 import pytest
 
-from arv_analytics.db import create_engine, create_sessionmaker
-from arv_analytics.models import ARViewSession
-from arv_analytics.rollups.rebuild import rebuild, session_days
 from tests.support import (
     ADMIN_TOKEN,
     PHONE_UA,
@@ -38,9 +35,9 @@ from tests.support import (
     free_port,
     make_content,
     new_database,
+    recount_rollups,
     require_postgres,
     rows,
-    settings_for,
 )
 
 START = "/api/analytics/ar-session"
@@ -132,17 +129,6 @@ def _snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
-async def _recount(database: Database) -> None:
-    engine = create_engine(settings_for(database))
-    try:
-        async with create_sessionmaker(engine)() as session:
-            span = await session_days(session, ARViewSession.id.is_not(None))
-            assert span is not None
-            await rebuild(session, *span)
-    finally:
-        await engine.dispose()
-
-
 def test_processes_share_one_database_without_deadlocks(pg: Database, tmp_path: Path) -> None:
     with ExitStack() as stack:
         logs = [tmp_path / f"serve-{i}.log" for i in range(PROCESSES)]
@@ -201,7 +187,7 @@ def test_processes_share_one_database_without_deadlocks(pg: Database, tmp_path: 
             nonlocal recounts
             stop = time.monotonic() + SECONDS
             while time.monotonic() < stop:
-                asyncio.run(_recount(pg))
+                asyncio.run(recount_rollups(pg))
                 recounts += 1
                 time.sleep(0.5)
 
@@ -222,5 +208,5 @@ def test_processes_share_one_database_without_deadlocks(pg: Database, tmp_path: 
     assert started <= stored.keys(), "acknowledged starts lost"
     assert all(stored[sid] >= seconds for sid, seconds in ended.items()), "ends lost"
     kept = _snapshot(pg)
-    asyncio.run(_recount(pg))
+    asyncio.run(recount_rollups(pg))
     assert _snapshot(pg) == kept, "rollups differ from their recount"

@@ -32,10 +32,8 @@ from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.errors import InvalidInput
 from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, apply_batch
-from arv_analytics.models import ARViewSession
-from arv_analytics.rollups.rebuild import rebuild, session_days
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN, Principal
-from tests.support import Database, clean, make_content, settings_for
+from tests.support import Database, clean, make_content, recount_rollups, settings_for
 
 RULES = Rules(rollups=True, end_window_seconds=10**9)
 QUALITY = st.sampled_from([None, "none", "poor", "fair", "good"])
@@ -328,20 +326,10 @@ def test_rebuild_is_idempotent_and_matches_the_write_path(
     kept_by_writes = snapshot()
     assert kept_by_writes["rollup_stats"]
 
-    async def recount(content_ids: list[int] | None = None) -> None:
-        engine = create_engine(settings_for(database))
-        try:
-            async with create_sessionmaker(engine)() as session:
-                span = await session_days(session, ARViewSession.id.is_not(None))
-                assert span is not None
-                await rebuild(session, *span, content_ids=content_ids)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(recount())
+    asyncio.run(recount_rollups(database))
     assert snapshot() == kept_by_writes
-    asyncio.run(recount())
+    asyncio.run(recount_rollups(database))
     assert snapshot() == kept_by_writes
     # A recount of some contents (as an import or a purge does) leaves every level exact.
-    asyncio.run(recount([contents[1]["id"], contents[2]["id"]]))
+    asyncio.run(recount_rollups(database, [contents[1]["id"], contents[2]["id"]]))
     assert snapshot() == kept_by_writes

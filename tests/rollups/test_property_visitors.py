@@ -25,9 +25,16 @@ from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.ingest.merge import END_RULES
 from arv_analytics.ingest.writes import Rules, StartWrite, apply_batch
 from arv_analytics.models import ARContent, ARViewSession, Company, Project
-from arv_analytics.rollups.rebuild import forget_visitor_keys, rebuild, session_days
+from arv_analytics.rollups.rebuild import forget_visitor_keys
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN
-from tests.support import Database, make_content, new_database, rows, settings_for
+from tests.support import (
+    Database,
+    make_content,
+    new_database,
+    recount_rollups,
+    rows,
+    settings_for,
+)
 
 RULES = Rules(rollups=True, end_window_seconds=10**9)
 
@@ -76,17 +83,6 @@ def _snapshot(db: Engine, table: str) -> list[tuple[str, ...]]:
     return sorted(tuple(str(v) for v in r.values()) for r in rows(db, f"SELECT * FROM {table}"))
 
 
-async def _recount(database: Database, content_ids: list[int] | None = None) -> None:
-    engine = create_engine(settings_for(database))
-    try:
-        async with create_sessionmaker(engine)() as session:
-            span = await session_days(session, ARViewSession.id.is_not(None))
-            assert span is not None
-            await rebuild(session, *span, content_ids=content_ids)
-    finally:
-        await engine.dispose()
-
-
 def test_write_path_counts_each_visitor_once_per_value_and_day(
     database: Database, api: httpx.Client, db: Engine
 ) -> None:
@@ -124,9 +120,9 @@ def test_write_path_counts_each_visitor_once_per_value_and_day(
 
     written = {t: _snapshot(db, t) for t in ("rollup_property_visitors", "property_visitor_keys")}
     # The recount gives the very rows and keys the write path kept, also for some contents.
-    asyncio.run(_recount(database))
+    asyncio.run(recount_rollups(database))
     assert {t: _snapshot(db, t) for t in written} == written
-    asyncio.run(_recount(database, [b["id"]]))
+    asyncio.run(recount_rollups(database, [b["id"]]))
     assert {t: _snapshot(db, t) for t in written} == written
 
 
@@ -154,7 +150,7 @@ def test_recount_after_old_history_and_key_expiry(
     assert asyncio.run(forget()) > 0
     assert rows(db, "SELECT * FROM property_visitor_keys") == []
     # Days no view can reach any more keep their counters, and the recount keeps no keys.
-    asyncio.run(_recount(database))
+    asyncio.run(recount_rollups(database))
     assert _snapshot(db, "rollup_property_visitors") == counters
     assert rows(db, "SELECT * FROM property_visitor_keys") == []
 
@@ -240,7 +236,7 @@ def test_migration_fills_what_the_recount_counts(backend: str, tmp_path: Path) -
             filled = {t: _snapshot(engine, t) for t in tables}
             assert filled["rollup_property_visitors"]
             assert filled["property_visitor_keys"]
-            asyncio.run(_recount(database))
+            asyncio.run(recount_rollups(database))
             assert {t: _snapshot(engine, t) for t in tables} == filled
         finally:
             engine.dispose()

@@ -63,7 +63,11 @@ def day_of(moment: datetime) -> datetime:
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _insert_for(session.get_bind().dialect.name)
+
+
+def _insert_for(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 async def _add(
@@ -97,8 +101,7 @@ def _upsert(
 ) -> Any:
     """The upsert statement of one shape, built once: building it (every ``excluded``
     column is a new proxy object) was a fifth of the tracking server's busy time."""
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
+    stmt = _insert_for(dialect)(table)
     excluded = stmt.excluded
     set_: dict[str, Any]
     if nullable:
