@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, func
@@ -49,17 +49,9 @@ from arv_analytics.models import (
     VisitorKey,
     rollup_stats,
 )
+from arv_analytics.rollups import arrays
 
-Key = tuple[Any, ...]  # ROLLUP_KEYS values
 Parents = tuple[int, int]  # company_id, project_id
-
-
-def hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def day_of(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -85,10 +77,30 @@ async def _add(
     if not ordered:
         return
     dialect = session.get_bind().dialect.name
-    stmt = _upsert(dialect, table, keys, tuple(counters), nullable)
     conn = await session.connection()
+    if dialect == "postgresql":
+        mode: arrays.OnConflict = "add_nullable" if nullable else "add"
+        await arrays.upsert(conn, table, ordered, keys, tuple(counters), mode)
+        return
     # One cached statement, many parameter sets (see ingest.repository.insert_sessions).
-    await conn.execute(stmt, ordered)
+    await conn.execute(_upsert(dialect, table, keys, tuple(counters), nullable), ordered)
+
+
+async def _insert_new_keys(
+    session: AsyncSession, table: Table | FromClause, rows: list[dict[str, Any]], returned: int
+) -> list[Any]:
+    """Inserts key rows (their own primary key) that are not stored yet; returns the first
+    ``returned`` columns of each row that was new."""
+    conn = await session.connection()
+    names = tuple(rows[0])
+    if session.get_bind().dialect.name == "postgresql":
+        return await arrays.upsert(conn, table, rows, (), (), "nothing", names[:returned])
+    stmt = (
+        _insert(session)(table)
+        .on_conflict_do_nothing()
+        .returning(*(table.c[n] for n in names[:returned]))
+    )
+    return list((await conn.execute(stmt, rows)).all())
 
 
 @functools.lru_cache(maxsize=256)
@@ -114,23 +126,36 @@ def _upsert(
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
 
 
-def session_keys(row: Mapping[str, Any]) -> list[tuple[Key, Parents]]:
-    """Every rollup row one session belongs to, with that row's parents."""
-    bot = bool(row.get("is_bot", False))
-    hour, day = hour_of(row["created_at"]), day_of(row["created_at"])
-    company, project = int(row["company_id"]), int(row["project_id"])
-    values = [(p.name, property_value(row, p)) for p in PROPERTIES.values()]
-    out: list[tuple[Key, Parents]] = []
+def _shape(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a session's rollup keys depend on: the sessions of a batch share few shapes."""
+    return (
+        row["created_at"].replace(minute=0, second=0, microsecond=0),
+        int(row["company_id"]),
+        int(row["project_id"]),
+        int(row["ar_content_id"]),
+        bool(row.get("is_bot", False)),
+        tuple(property_value(row, p) for p in PROPERTIES.values()),
+    )
+
+
+@functools.lru_cache(maxsize=1024)  # ~6 MB at most
+def _keys(shape: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
+    """The keys of one shape, each followed by its row's parents (company_id, project_id):
+    built once per shape (43 keys per session) instead of once per session."""
+    hour, company, project, content, bot, values = shape
+    day = hour.replace(hour=0)
+    entities = {"company_id": company, "project_id": project, "ar_content_id": content}
+    out: list[tuple[Any, ...]] = []
     for level in DAY_LEVELS:
-        entity = int(row[level.session_column]) if level.session_column else 0
+        entity = entities[level.session_column] if level.session_column else 0
         parents = (company if level.depth >= 1 else 0, project if level.depth >= 2 else 0)
-        out.append(((level.name, entity, "d", "", day, "", bot), parents))
+        out.append((level.name, entity, "d", "", day, "", bot, *parents))
         if level in HOUR_LEVELS:
-            out.append(((level.name, entity, "h", "", hour, "", bot), parents))
+            out.append((level.name, entity, "h", "", hour, "", bot, *parents))
         if level in BREAKDOWN_LEVELS:
-            for name, value in values:
-                out.append(((level.name, entity, "d", name, day, value, bot), parents))
-    return out
+            for name, value in zip(PROPERTIES, values, strict=True):
+                out.append((level.name, entity, "d", name, day, value, bot, *parents))
+    return tuple(out)
 
 
 _HISTOGRAM_OF = {name: h.prefix for h in HISTOGRAMS for name in h.names}
@@ -138,40 +163,54 @@ _GROUP = {name: _HISTOGRAM_OF.get(name, "") for name in ACCUMULATOR_NAMES}
 
 
 class Changes:
-    """Accumulator changes per rollup key, summed before anything is written."""
+    """Accumulator changes per rollup key, summed before anything is written.
+
+    A session adds the same contribution to ~43 keys, and the sessions of a batch have few
+    distinct contributions (a start's is nearly always the same): so each key counts how
+    many times it received each distinct contribution, one dictionary update per key and
+    session, and the counters are summed per key only once, in ``rows``. Summing every
+    counter into every key per session was a seventh of the tracking server's busy time."""
 
     def __init__(self) -> None:
-        self._rows: dict[Key, dict[str, int]] = {}
-        self._parents: dict[Key, Parents] = {}
+        self._times: dict[tuple[tuple[Any, ...], int], int] = {}  # (key+parents, kind) → n
+        self._kinds: dict[tuple[tuple[str, int], ...], int] = {}  # contribution → kind
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
-        values = contribution(row)
-        for key, parents in session_keys(row):
-            acc = self._rows.get(key)
-            if acc is None:
-                self._rows[key] = {n: sign * v for n, v in values.items()}
-                self._parents[key] = parents
-            else:
-                for name, v in values.items():
-                    acc[name] = acc.get(name, 0) + sign * v
+        values = tuple(contribution(row).items())
+        kind = self._kinds.setdefault(values, len(self._kinds))
+        times = self._times
+        for key in _keys(_shape(row)):
+            slot = (key, kind)
+            times[slot] = times.get(slot, 0) + sign
+
+    def _sums(self) -> dict[tuple[Any, ...], dict[str, int]]:
+        kinds = list(self._kinds)
+        sums: dict[tuple[Any, ...], dict[str, int]] = {}
+        for (key, kind), n in self._times.items():
+            if not n:
+                continue
+            acc = sums.setdefault(key, {})
+            for name, v in kinds[kind]:
+                acc[name] = acc.get(name, 0) + n * v
+        return sums
 
     def rows(self) -> tuple[list[dict[str, Any]], list[str]]:
         """The rows to add and the columns to write: the column groups any of them changes
         (a batch of starts touches the scalar counters, not the histograms); the others keep
         their value, or NULL in a new row."""
+        sums = self._sums()
         out = []
-        changed = {name for acc in self._rows.values() for name, v in acc.items() if v}
+        changed = {name for acc in sums.values() for name, v in acc.items() if v}
         # Whole column groups (the scalar counters, each histogram): at most 16 statement
         # shapes, so the statement caches of SQLAlchemy and asyncpg keep hitting; a column
         # list per batch made thousands of shapes, each compiled and prepared anew.
         groups = {_GROUP[name] for name in changed}
         columns = [name for name in ACCUMULATOR_NAMES if _GROUP[name] in groups]
-        for key, acc in self._rows.items():
+        names = (*ROLLUP_KEYS, "company_id", "project_id")
+        for key, acc in sums.items():
             if not any(acc.values()):
                 continue  # an end that changed nothing this row counts
-            company, project = self._parents[key]
-            row = {**dict(zip(ROLLUP_KEYS, key, strict=True)), "company_id": company,
-                   "project_id": project}  # fmt: skip
+            row = dict(zip(names, key, strict=True))
             for name in columns:
                 row[name] = acc.get(name) or None  # NULL stands for 0 (see the module doc)
             out.append(row)
@@ -229,18 +268,13 @@ async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     if not keys:
         return
     names = ("day", "level", "entity_id", "scope", "visitor_hash")
-    stmt = (
-        _insert(session)(VisitorKey.__table__)
-        .on_conflict_do_nothing()
-        .returning(*(VisitorKey.__table__.c[n] for n in names))
-    )
     params = [dict(zip(names, k, strict=True)) for k in sorted(keys)]
     counts: dict[tuple[str, int, date], dict[str, int]] = defaultdict(
         lambda: {"humans": 0, "everyone": 0}
     )
-    conn = await session.connection()
+    new = await _insert_new_keys(session, VisitorKey.__table__, params, len(names))
     parents[("all", 0)] = (0, 0)
-    for day, level, entity, scope, _ in (await conn.execute(stmt, params)).all():
+    for day, level, entity, scope, _ in new:
         counts[(level, entity, day)][scope] += 1
         if level == "company":
             # All companies' row: the sum of their daily uniques (a visitor key is per
@@ -279,17 +313,13 @@ async def _count_property_visitors(session: AsyncSession, rows: list[dict[str, A
                 keys.add((day, company, prop.name, value, scope, visitor))
     if not keys:
         return
-    table = PropertyVisitorKey.__table__
     names = ("day", "company_id", "property", "value", "scope", "visitor_hash")
-    stmt = (
-        _insert(session)(table).on_conflict_do_nothing().returning(*(table.c[n] for n in names[:5]))
-    )
     params = [dict(zip(names, k, strict=True)) for k in sorted(keys)]
     counts: dict[tuple[str, int, str, date, str], dict[str, int]] = defaultdict(
         lambda: {"humans": 0, "everyone": 0}
     )
-    conn = await session.connection()
-    for day, company, prop, value, scope in (await conn.execute(stmt, params)).all():
+    new = await _insert_new_keys(session, PropertyVisitorKey.__table__, params, 5)
+    for day, company, prop, value, scope in new:
         counts[("company", company, prop, day, value)][scope] += 1
         counts[("all", 0, prop, day, value)][scope] += 1
     await _add(
