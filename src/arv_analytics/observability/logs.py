@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Literal
 
-from arv_analytics.observability.requests import REQUEST_ID
+from arv_analytics.observability.requests import ACCESS_LOGGER, REQUEST_ID
 
 _IPV4 = re.compile(r"\b(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}\b")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
@@ -28,11 +28,19 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 
 
 def scrub(text: str) -> str:
-    text = _BEARER.sub(r"\1[redacted]", text)
-    text = _TOKEN.sub("arv_[redacted]", text)
-    text = _SHARE.sub(r"\1[redacted]", text)
-    text = _IPV4.sub(r"\1.x", text)
-    return _IPV6.sub(_ipv6_prefix, text)
+    # Each pattern only where the text holds what it needs (a substring test is ~50× cheaper
+    # than a regex search): every tracking request writes an access line.
+    if "bearer" in text.lower():
+        text = _BEARER.sub(r"\1[redacted]", text)
+    if "arv_" in text:
+        text = _TOKEN.sub("arv_[redacted]", text)
+    if "/share/" in text:
+        text = _SHARE.sub(r"\1[redacted]", text)
+    if "." in text:
+        text = _IPV4.sub(r"\1.x", text)
+    if ":" in text:
+        text = _IPV6.sub(_ipv6_prefix, text)
+    return text
 
 
 def _ipv6_prefix(match: re.Match[str]) -> str:
@@ -45,6 +53,15 @@ def _ipv6_prefix(match: re.Match[str]) -> str:
 
 class Scrub(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == ACCESS_LOGGER and isinstance(record.args, tuple):
+            # The access line: its path is the only part a caller chose (requests.py).
+            asked = str(record.args[1])
+            safe = scrub(asked)
+            if safe != asked:
+                record.args = (record.args[0], safe, *record.args[2:])
+                record.path = safe
+            record.request_id = REQUEST_ID.get()
+            return True
         message = record.getMessage()
         cleaned = scrub(message)
         if cleaned != message or record.args:

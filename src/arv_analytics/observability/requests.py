@@ -27,7 +27,8 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("arv_request_id", default=None)
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 _TRACKING_PREFIX = "/api/analytics/ar-session"
 _UNMATCHED = "unmatched"
-access_log = logging.getLogger("arv_analytics.access")
+ACCESS_LOGGER = "arv_analytics.access"
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def _outcome(status: int) -> str:
