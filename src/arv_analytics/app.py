@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from arv_analytics import __version__, migrate
 from arv_analytics.analytics.endpoints import router as analytics_router
@@ -63,7 +64,28 @@ app and admin pages; each names the canonical route new clients should use.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class Application(FastAPI):
+    """The app, with the request observer and the tracking fast path in FRONT of FastAPI's
+    own middleware stack (its error middleware, OpenTelemetry hook and body limit), not
+    inside it: middleware added with ``add_middleware`` always runs under those layers,
+    which cost a tracking request as much as the rest of its HTTP handling (a profile of
+    the tracking server, docs/benchmarks.md). FastAPI's stack still wraps every other
+    request; an error it answers passes the observer, which adds the request id."""
+
+    def front(self, *, access_log: bool, fast_path: bool = True) -> None:
+        """(Re)builds the front layers; without ``fast_path`` the FastAPI routes answer
+        tracking (the fast path's tests compare the two)."""
+        inner: ASGIApp = super().__call__
+        self._front: ASGIApp = RequestObserver(
+            TrackingFront(inner) if fast_path else inner, access_log_enabled=access_log
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self  # what FastAPI's stack sets; the fast path reads app.state
+        await self._front(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> Application:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -155,7 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 clickhouse.close()
             await engine.dispose()
 
-    app = FastAPI(
+    app = Application(
         title="ARV Analytics",
         version=__version__,
         description=DESCRIPTION,
@@ -190,9 +212,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(operations_router)
     apidocs.install(app)
-    # Tracking answered before the routing and the other middleware (ingest/fastpath.py);
+    # Outermost the observer, so that its clock and request id cover every other layer; then
+    # tracking, answered before the routing and the other middleware (ingest/fastpath.py):
     # what it cannot answer exactly as the routes would goes on to them.
-    app.add_middleware(TrackingFront)
-    # Outermost, so that its clock and request id cover every other layer.
-    app.add_middleware(RequestObserver, access_log_enabled=settings.access_log)
+    app.front(access_log=settings.access_log)
     return app

@@ -20,7 +20,6 @@ import uvicorn
 from sqlalchemy import Engine
 
 from arv_analytics.app import create_app
-from arv_analytics.ingest.fastpath import TrackingFront
 from arv_analytics.observability.metrics import FAST_PATH
 from tests.support import (
     PHONE_UA,
@@ -43,7 +42,7 @@ class RoutesOnly(LiveServer):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         app = create_app(settings_for(database, **overrides))
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not TrackingFront]
+        app.front(access_log=True, fast_path=False)
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", proxy_headers=False
         )
