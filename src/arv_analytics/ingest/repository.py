@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.ingest.merge import END_RULES, Rule
 from arv_analytics.models import ARContent, ARViewSession, Company, Project
+from arv_analytics.rollups import arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +85,31 @@ async def insert_sessions(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     batch, which the ingest profile showed as a third of the server's CPU.
     """
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = _as_table(ARViewSession.__table__)
+    conn = await session.connection()
+    if dialect == "postgresql" and _uniform(rows):
+        # The rows as column arrays, one statement (rollups/arrays.py says why).
+        new = await arrays.upsert(conn, table, rows, ("session_id",), (), "nothing", _SID)
+        return {sid for (sid,) in new}
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["session_id"])
         .returning(table.c.session_id)
     )
-    conn = await session.connection()
     result = await conn.execute(stmt, rows)
     return {sid for sid in result.scalars() if sid is not None}
+
+
+_SID = ("session_id",)
+# Columns whose value SQLAlchemy fills in when a row lacks it (``default=``); raw SQL would not.
+_PYTHON_DEFAULTS = frozenset(c.name for c in ARViewSession.__table__.c if c.default is not None)
+
+
+def _uniform(rows: list[dict[str, Any]]) -> bool:
+    """Every row names the same columns, among them every column with a Python default."""
+    names = rows[0].keys()
+    return names >= _PYTHON_DEFAULTS and all(r.keys() == names for r in rows)
 
 
 def _as_table(table: Any) -> Table:
