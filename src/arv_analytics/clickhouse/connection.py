@@ -9,17 +9,28 @@ database and every statement names its tables in full, so a database that does n
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from clickhouse_driver import Client
-from clickhouse_driver import errors as ch_errors
-
 from arv_analytics.errors import Unavailable
+
+if TYPE_CHECKING:
+    from clickhouse_driver import Client
+
+
+def _client_class() -> type[Client]:
+    """clickhouse-driver's Client, imported on first use: importing the driver costs a
+    process ~25 MB (its date columns' lookup tables), which a server without ClickHouse
+    (the default) should not carry."""
+    driver = importlib.import_module("clickhouse_driver")
+    return driver.Client  # type: ignore[no-any-return]
+
 
 # Server error codes that mean "a server is away or busy", not "this statement is wrong".
 _AWAY_CODES = {159, 202, 209, 210, 279, 236, 394}
@@ -35,11 +46,13 @@ class ShardUnavailable(Unavailable):
 
 
 def is_away(exc: BaseException) -> bool:
-    if isinstance(exc, ch_errors.ServerException):
+    # A driver error can only exist once the driver was imported.
+    errors: Any = sys.modules.get("clickhouse_driver.errors")
+    if errors is None:
+        return isinstance(exc, OSError | EOFError)
+    if isinstance(exc, errors.ServerException):
         return exc.code in _AWAY_CODES
-    return isinstance(
-        exc, ch_errors.NetworkError | ch_errors.SocketTimeoutError | OSError | EOFError
-    )
+    return isinstance(exc, errors.NetworkError | errors.SocketTimeoutError | OSError | EOFError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +97,7 @@ class ClickHouse:
     def client(self) -> Iterator[Client]:
         """A client of the pool for one statement; one that failed is not reused half-read."""
         with self._lock:
-            client = self._pool.pop() if self._pool else Client.from_url(self.target.url)
+            client = self._pool.pop() if self._pool else _client_class().from_url(self.target.url)
         try:
             yield client
         except BaseException:
@@ -159,7 +172,7 @@ class ClickHouse:
         seconds to connect (a fresh connection: the pool's may be stale)."""
         parts = urlsplit(self.target.url)
         url = urlunsplit(parts._replace(query=f"connect_timeout={timeout}"))
-        client = Client.from_url(url)
+        client = _client_class().from_url(url)
         try:
             client.execute("SELECT 1")
         except Exception as exc:
