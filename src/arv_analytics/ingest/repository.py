@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.ingest.merge import END_RULES, Rule
 from arv_analytics.models import ARContent, ARViewSession, Company, Project
-from arv_analytics.rollups import arrays
+from arv_analytics.rollups import json_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +88,11 @@ async def insert_sessions(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     table = _as_table(ARViewSession.__table__)
     conn = await session.connection()
     if dialect == "postgresql" and _uniform(rows):
-        # The rows as column arrays, one statement (rollups/arrays.py says why).
-        new = await arrays.upsert(conn, table, rows, ("session_id",), (), "nothing", _SID)
+        # The rows as one JSON parameter, one statement (rollups/json_rows.py says why).
+        new = await json_rows.upsert(
+            conn, table, rows, columns=tuple(rows[0]), keys=_SID, counters=(),
+            on_conflict="nothing", returning=_SID,
+        )  # fmt: skip
         return {sid for (sid,) in new}
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (

@@ -49,7 +49,7 @@ from arv_analytics.models import (
     VisitorKey,
     rollup_stats,
 )
-from arv_analytics.rollups import arrays
+from arv_analytics.rollups import json_rows
 
 Parents = tuple[int, int]  # company_id, project_id
 
@@ -79,8 +79,11 @@ async def _add(
     dialect = session.get_bind().dialect.name
     conn = await session.connection()
     if dialect == "postgresql":
-        mode: arrays.OnConflict = "add_nullable" if nullable else "add"
-        await arrays.upsert(conn, table, ordered, keys, tuple(counters), mode)
+        mode: json_rows.OnConflict = "add_nullable" if nullable else "add"
+        await json_rows.upsert(
+            conn, table, ordered, columns=tuple(ordered[0]), keys=keys,
+            counters=tuple(counters), on_conflict=mode,
+        )  # fmt: skip
         return
     # One cached statement, many parameter sets (see ingest.repository.insert_sessions).
     await conn.execute(_upsert(dialect, table, keys, tuple(counters), nullable), ordered)
@@ -94,7 +97,10 @@ async def _insert_new_keys(
     conn = await session.connection()
     names = tuple(rows[0])
     if session.get_bind().dialect.name == "postgresql":
-        return await arrays.upsert(conn, table, rows, (), (), "nothing", names[:returned])
+        return await json_rows.upsert(
+            conn, table, rows, columns=names, keys=(), counters=(), on_conflict="nothing",
+            returning=names[:returned],
+        )  # fmt: skip
     stmt = (
         _insert(session)(table)
         .on_conflict_do_nothing()
