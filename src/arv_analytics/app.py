@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Application:
                 max_batch=settings.write_batch_max,
                 max_wait=settings.write_batch_wait_ms / 1000,
                 max_queue=settings.write_queue_max,
+                writers=settings.write_batches_in_flight or (1 if settings.is_sqlite else 2),
             )
             if buffered
             else None

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     write_queue_max: int = Field(
         default=20_000, ge=1, le=1_000_000, description="Queued writes before 503s"
     )
+    write_batches_in_flight: int | None = Field(
+        default=None,
+        ge=1,
+        le=8,
+        description="Write batches one process commits at once (default: 2 on PostgreSQL, "
+        "1 on SQLite)",
+    )
     analytics_source: Literal["rollups", "raw"] = Field(
         default="rollups",
         description="Answer analytics from the rollups or by aggregating the raw table",

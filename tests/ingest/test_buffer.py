@@ -176,3 +176,46 @@ def test_naive_mode_writes_one_request_per_commit(
         )
     assert server.server.config.app.state.write_buffer is None
     assert rows(db, "SELECT duration_seconds FROM ar_view_sessions") == [{"duration_seconds": 9}]
+
+
+@pytest.mark.postgres_only
+def test_batches_in_flight_apply_each_sessions_writes_in_queue_order(
+    database: Database, api: httpx.Client, db: Engine
+) -> None:
+    """Two batches in flight at once (PostgreSQL): an end queued right after its start, in
+    the next batch, still finds the start, and of several ends the first reported
+    first-found time stays, as if every batch had been written one after the other."""
+    content = make_content(api)
+    sids = [uuid.uuid4() for _ in range(30)]
+
+    async def go() -> tuple[list[Any], int, int]:
+        engine = create_engine(settings_for(database))
+        buffer = WriteBuffer(create_sessionmaker(engine), RULES, max_wait=0, writers=2)
+        buffer.start()
+        try:
+            pending: list[asyncio.Task[Any]] = []
+            for sid in sids:
+                pending.append(asyncio.create_task(buffer.start_session(_row(content, sid))))
+                await asyncio.sleep(0)  # the writer takes it: what follows is a later batch
+                for k, first_found in enumerate((300, 200, 100)):
+                    change = EndChange(
+                        sid, {"duration_seconds": 10 + k, "time_to_first_found_ms": first_found}
+                    )
+                    pending.append(asyncio.create_task(buffer.end_session(change)))
+                    await asyncio.sleep(0)
+            answers = await asyncio.gather(*pending, return_exceptions=True)
+            return answers, buffer.overlapped, buffer.waited
+        finally:
+            await buffer.close()
+            await engine.dispose()
+
+    answers, overlapped, waited = asyncio.run(go())
+    assert not [a for a in answers if isinstance(a, BaseException)], answers
+    # The case under test happened: batches overlapped, and some waited for an earlier one.
+    assert overlapped > 0, overlapped
+    assert waited > 0, waited
+    stored = rows(
+        db, "SELECT session_id, duration_seconds, time_to_first_found_ms FROM ar_view_sessions"
+    )
+    assert len(stored) == len(sids)
+    assert {(r["duration_seconds"], r["time_to_first_found_ms"]) for r in stored} == {(12, 300)}

@@ -1,10 +1,18 @@
 """The write buffer: durable group commit for starts and ends.
 
-Requests put their write on a bounded queue and wait. One writer task takes everything that
-is queued (up to ``max_batch``, after waiting ``max_wait`` for company when the queue is
-short), writes it in ONE transaction, commits, and only then answers every request in it. So
-an answer of 200 always means "committed", a crash loses only writes nobody was told about,
-and a busy server makes one commit per batch instead of one per request.
+Requests put their write on a bounded queue and wait. The writer takes everything that is
+queued (up to ``max_batch``, after waiting ``max_wait`` for company when the queue is short),
+writes it in ONE transaction, commits, and only then answers every request in it. So an
+answer of 200 always means "committed", a crash loses only writes nobody was told about, and
+a busy server makes one commit per batch instead of one per request.
+
+Up to ``writers`` batches are in flight at once (2 on PostgreSQL, 1 on SQLite, which has one
+writer anyway): while one waits for its commit, the next is built and sent, so the process
+is not idle during every round trip. A batch that names a session an earlier batch still in
+flight also names waits for that batch to finish first, so the writes of one session are
+applied in the order they were queued; batches of different sessions commute (rollups add,
+visitor keys are "insert if absent"), and the global lock order (``ingest.writes``) keeps
+concurrent batches from deadlocking each other.
 
 - Queue full → :class:`Overloaded` (503 with Retry-After) instead of unbounded memory.
 - Database away → every write in the failed batch gets :class:`Unavailable` (503); the writer
@@ -56,6 +64,7 @@ class WriteBuffer:
         max_wait: float = 0.002,
         max_queue: int = 20_000,
         answer_timeout: float = 30.0,
+        writers: int = 1,
     ) -> None:
         self._maker = maker
         self._rules = rules
@@ -65,11 +74,15 @@ class WriteBuffer:
         self._queue: asyncio.Queue[Write] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._writing_since: float | None = None  # queued_at of the batch being written
+        self._slots = asyncio.Semaphore(max(1, writers))
+        # Batches being written: their sessions, and the oldest queued_at (the lag metric).
+        self._inflight: dict[asyncio.Task[None], tuple[set[Any], float]] = {}
         self.batches = 0  # for tests and the benchmark's report
         self.writes = 0
         self.refused = 0  # writes whose own data the database refused
         self.retries = 0  # transactions retried after a deadlock or serialization failure
+        self.overlapped = 0  # batches sent while another was in flight
+        self.waited = 0  # batches that waited for an earlier one naming the same session
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="arv-write-buffer")
@@ -93,7 +106,7 @@ class WriteBuffer:
 
     def lag_seconds(self) -> float:
         """Age of the oldest accepted write not yet committed (0 when all is committed)."""
-        since = self._writing_since
+        since = min((queued for _, queued in list(self._inflight.values())), default=None)
         return 0.0 if since is None else max(0.0, time.monotonic() - since)
 
     async def start_session(self, row: dict[str, Any]) -> bool:
@@ -120,32 +133,50 @@ class WriteBuffer:
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            await self._slots.acquire()
+            try:
+                batch = [await self._queue.get()]
+            except BaseException:
+                self._slots.release()
+                raise
             self._take(batch)
             if len(batch) < self._max_batch and self._max_wait > 0:
                 await asyncio.sleep(self._max_wait)
                 self._take(batch)
-            self._writing_since = min(w.queued_at for w in batch)
-            try:
-                await self._write(batch)
-            except AppError as exc:  # an answer already (write conflicts: overloaded)
-                for w in batch:
-                    w.fail(exc)
-            except Exception as exc:  # the writer must outlive any failure
-                cause = "unavailable" if is_unavailable(exc) else "error"
-                metrics.BATCH_FAILURES.labels(cause).inc()
-                if is_unavailable(exc):
-                    # The database is away or overloaded: nothing was committed, say so (503).
-                    log.warning("write batch of %d failed: %s", len(batch), exc)
-                    exc = Unavailable()
-                else:  # a bug: a 500 for these requests
-                    log.exception("write batch of %d failed", len(batch))
-                for w in batch:
-                    w.fail(exc)
-            finally:
-                self._writing_since = None
-                for _ in batch:
-                    self._queue.task_done()
+            sessions = {_session_of(w) for w in batch}
+            earlier = [t for t, (names, _) in self._inflight.items() if names & sessions]
+            self.overlapped += bool(self._inflight)
+            self.waited += bool(earlier)
+            task = asyncio.create_task(self._run_batch(batch, earlier))
+            self._inflight[task] = (sessions, min(w.queued_at for w in batch))
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        del self._inflight[task]
+        self._slots.release()
+
+    async def _run_batch(self, batch: list[Write], earlier: list[asyncio.Task[None]]) -> None:
+        try:
+            if earlier:  # the same sessions' earlier writes first (see the module doc)
+                await asyncio.wait(earlier)
+            await self._write(batch)
+        except AppError as exc:  # an answer already (write conflicts: overloaded)
+            for w in batch:
+                w.fail(exc)
+        except Exception as exc:  # the writer must outlive any failure
+            cause = "unavailable" if is_unavailable(exc) else "error"
+            metrics.BATCH_FAILURES.labels(cause).inc()
+            if is_unavailable(exc):
+                # The database is away or overloaded: nothing was committed, say so (503).
+                log.warning("write batch of %d failed: %s", len(batch), exc)
+                exc = Unavailable()
+            else:  # a bug: a 500 for these requests
+                log.exception("write batch of %d failed", len(batch))
+            for w in batch:
+                w.fail(exc)
+        finally:
+            for _ in batch:
+                self._queue.task_done()
 
     def _take(self, batch: list[Write]) -> None:
         while len(batch) < self._max_batch:
@@ -199,3 +230,10 @@ class WriteBuffer:
             results = await apply_batch(session, batch, self._rules)
             await session.commit()
         return results
+
+
+def _session_of(write: Write) -> Any:
+    if isinstance(write, StartWrite):
+        return write.row["session_id"]
+    assert isinstance(write, EndWrite)
+    return write.change.session_id
