@@ -48,6 +48,7 @@ TABLES = (
     "visitor_keys",
     "rollup_property_visitors",
     "property_visitor_keys",
+    "rollup_detail",
     "ar_view_sessions",
     "share_sessions",
     "share_links",

@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     write_queue_max: int = Field(
         default=20_000, ge=1, le=1_000_000, description="Queued writes before 503s"
     )
+    rollup_detail_views: int = Field(
+        default=10_000,
+        ge=0,
+        description="Human views over 30 days that give a content its own hour and "
+        "per-property rows (0: never)",
+    )
     write_batches_in_flight: int | None = Field(
         default=None,
         ge=1,

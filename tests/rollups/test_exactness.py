@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +32,8 @@ from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.errors import InvalidInput
 from arv_analytics.ingest.merge import EndChange
 from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, apply_batch
+from arv_analytics.models import RollupDetail
+from arv_analytics.rollups import detail as detail_job
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN, Principal
 from tests.support import Database, clean, make_content, recount_rollups, settings_for
 
@@ -269,6 +271,7 @@ def _catalog(api: httpx.Client) -> list[dict[str, Any]]:
     ends=st.lists(end_st, max_size=40),
     split=st.integers(1, 50),
     questions=st.lists(st.one_of(question_st, visitor_question_st), min_size=1, max_size=6),
+    detail=st.one_of(st.none(), st.tuples(st.integers(0, 25), st.booleans())),
 )
 def test_rollups_equal_raw(
     database: Database,
@@ -278,12 +281,40 @@ def test_rollups_equal_raw(
     ends: list[dict[str, Any]],
     split: int,
     questions: list[dict[str, Any]],
+    detail: tuple[int, bool] | None,
 ) -> None:
+    """``detail``: the first content is busy (rollups/detail.py), promoted before the
+    history with its own rows from that many days ago, and filled after it, or not yet."""
     clean(db)
     contents = _catalog(api)
-    rows = _rows(contents, drawn, datetime.now(UTC))
+    now = datetime.now(UTC)
+    if detail is not None:
+        asyncio.run(_promote(database, contents[0]["id"], now.date() - timedelta(days=detail[0])))
+    rows = _rows(contents, drawn, now)
     asyncio.run(_history(database, rows, ends, split))
+    if detail is not None and detail[1]:
+        asyncio.run(_fill(database))
     asyncio.run(_compare(database, contents, questions))
+
+
+async def _promote(database: Database, content_id: int, first_day: date) -> None:
+    engine = create_engine(settings_for(database))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            session.add(RollupDetail(content_id=content_id, detail_from=first_day))
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _fill(database: Database) -> None:
+    """As the job does once every earlier day is closed (here: once all was written)."""
+    engine = create_engine(settings_for(database))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await detail_job.fill(session, timedelta(0), datetime.now(UTC) + timedelta(days=2))
+    finally:
+        await engine.dispose()
 
 
 def test_rebuild_is_idempotent_and_matches_the_write_path(

@@ -15,6 +15,7 @@ from arv_analytics.config import Settings
 from arv_analytics.models import utcnow
 from arv_analytics.privacy import salts
 from arv_analytics.retention.service import apply_retention
+from arv_analytics.rollups import detail
 from arv_analytics.rollups.rebuild import forget_visitor_keys
 
 JobFn = Callable[[AsyncSession, Settings], Awaitable[str]]
@@ -51,10 +52,20 @@ def clickhouse_retention(settings: Settings) -> None:
         ch.close()
 
 
+async def _rollup_detail(session: AsyncSession, settings: Settings) -> str:
+    return await detail.run(session, settings, utcnow())
+
+
 JOBS: tuple[Job, ...] = (
     # Often enough that an expired salt is gone minutes after its 48 hours.
     Job("salts", timedelta(minutes=10), _rotate_salts, "create today's salt, delete expired ones"),
     Job("retention", timedelta(hours=1), _retention, "delete sessions past ARV_RETENTION_DAYS"),
+    Job(
+        "rollup-detail",
+        timedelta(hours=1),
+        _rollup_detail,
+        "give contents past ARV_ROLLUP_DETAIL_VIEWS their own hour and property rows",
+    ),
 )
 
 

@@ -15,11 +15,13 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
     String,
     Table,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -144,3 +146,24 @@ class RollupState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+
+
+class RollupDetail(Base):
+    """A busy content that also gets content-level hour and per-property day rows.
+
+    Those rows would cost a 10,000-content catalog about one row per session (dimensions.py),
+    so only contents whose traffic passes ARV_ROLLUP_DETAIL_VIEWS get them, promoted by the
+    ``rollup-detail`` job (rollups/detail.py). The write path keeps them for sessions that
+    start on or after ``detail_from`` (the UTC day after the promotion: every batch reads
+    this table, so no writer can have missed it by then); the job counts the days before
+    from the raw sessions once no end can change them, and sets ``ready``. Only then does
+    the engine read them.
+    """
+
+    __tablename__ = "rollup_detail"
+
+    content_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ar_content.id", ondelete="CASCADE"), primary_key=True
+    )
+    detail_from: Mapped[date] = mapped_column(Date)
+    ready: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)

@@ -26,13 +26,14 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, func
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 
 from arv_analytics.analytics.dimensions import (
     BREAKDOWN_LEVELS,
+    CONTENT,
     DAY_LEVELS,
     HOUR_LEVELS,
     LEVELS,
@@ -45,6 +46,7 @@ from arv_analytics.models import (
     ROLLUP_KEYS,
     PropertyVisitorKey,
     RollupDailyVisitors,
+    RollupDetail,
     RollupPropertyVisitors,
     VisitorKey,
     rollup_stats,
@@ -132,23 +134,28 @@ def _upsert(
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
 
 
-def _shape(row: Mapping[str, Any]) -> tuple[Any, ...]:
+def _shape(row: Mapping[str, Any], detail: Mapping[int, date]) -> tuple[Any, ...]:
     """What a session's rollup keys depend on: the sessions of a batch share few shapes."""
+    hour = row["created_at"].replace(minute=0, second=0, microsecond=0)
+    content = int(row["ar_content_id"])
+    since = detail.get(content)
     return (
-        row["created_at"].replace(minute=0, second=0, microsecond=0),
+        hour,
         int(row["company_id"]),
         int(row["project_id"]),
-        int(row["ar_content_id"]),
+        content,
         bool(row.get("is_bot", False)),
         tuple(property_value(row, p) for p in PROPERTIES.values()),
+        since is not None and hour.date() >= since,  # a busy content's detail rows too
     )
 
 
 @functools.lru_cache(maxsize=1024)  # ~6 MB at most
 def _keys(shape: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
     """The keys of one shape, each followed by its row's parents (company_id, project_id):
-    built once per shape (43 keys per session) instead of once per session."""
-    hour, company, project, content, bot, values = shape
+    built once per shape (43 keys per session, 56 for a busy content's) instead of once
+    per session."""
+    hour, company, project, content, bot, values, detailed = shape
     day = hour.replace(hour=0)
     entities = {"company_id": company, "project_id": project, "ar_content_id": content}
     out: list[tuple[Any, ...]] = []
@@ -156,9 +163,9 @@ def _keys(shape: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
         entity = entities[level.session_column] if level.session_column else 0
         parents = (company if level.depth >= 1 else 0, project if level.depth >= 2 else 0)
         out.append((level.name, entity, "d", "", day, "", bot, *parents))
-        if level in HOUR_LEVELS:
+        if level in HOUR_LEVELS or (detailed and level is CONTENT):
             out.append((level.name, entity, "h", "", hour, "", bot, *parents))
-        if level in BREAKDOWN_LEVELS:
+        if level in BREAKDOWN_LEVELS or (detailed and level is CONTENT):
             for name, value in zip(PROPERTIES, values, strict=True):
                 out.append((level.name, entity, "d", name, day, value, bot, *parents))
     return tuple(out)
@@ -177,7 +184,8 @@ class Changes:
     session, and the counters are summed per key only once, in ``rows``. Summing every
     counter into every key per session was a seventh of the tracking server's busy time."""
 
-    def __init__(self) -> None:
+    def __init__(self, detail: Mapping[int, date] | None = None) -> None:
+        self._detail = detail or {}  # busy contents → the first day of their detail rows
         self._times: dict[tuple[tuple[Any, ...], int], int] = {}  # (key+parents, kind) → n
         self._kinds: dict[tuple[tuple[str, int], ...], int] = {}  # contribution → kind
 
@@ -185,7 +193,7 @@ class Changes:
         values = tuple(contribution(row).items())
         kind = self._kinds.setdefault(values, len(self._kinds))
         times = self._times
-        for key in _keys(_shape(row)):
+        for key in _keys(_shape(row, self._detail)):
             slot = (key, kind)
             times[slot] = times.get(slot, 0) + sign
 
@@ -241,7 +249,7 @@ async def add_batch(
     second ``rollup_stats`` statement after the visitor tables would lock in an order
     another process reverses. Ends add no visitor: a session's visitor, day and
     VISITOR_PROPERTIES values are fixed at its start."""
-    changes = Changes()
+    changes = Changes(await detail_days(session))
     for row in rows:
         changes.add(row, +1)
     for sid, new in after.items():
@@ -251,6 +259,14 @@ async def add_batch(
     await changes.write(session)
     await _count_visitors(session, rows)
     await _count_property_visitors(session, rows)
+
+
+async def detail_days(session: AsyncSession) -> dict[int, date]:
+    """The busy contents that get detail rows, and from which UTC day (models.RollupDetail).
+    Read by every batch, after its session rows: a promotion committed before this read is
+    seen, and the promotion's first day starts after it (rollups/detail.py)."""
+    found = await session.execute(select(RollupDetail.content_id, RollupDetail.detail_from))
+    return {int(content): since for content, since in found}
 
 
 async def _count_visitors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -50,6 +50,7 @@ from arv_analytics.models import (
     ARViewSession,
     PropertyVisitorKey,
     RollupDailyVisitors,
+    RollupDetail,
     RollupPropertyVisitors,
     VisitorKey,
     rollup_stats,
@@ -126,17 +127,51 @@ async def rebuild_range(
         if level.session_column is not None:  # "all": summed from the company rows below
             await _count(session, level, "h", utc_hour(S.created_at), where[level.name])
     for level in BREAKDOWN_LEVELS:
-        if level.session_column is None:
-            continue  # "all": summed from the company rows below
-        if session.get_bind().dialect.name == "postgresql":
-            await _count_properties_at_once(session, level, where[level.name])
-        else:
-            for prop in PROPERTIES.values():
-                value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
-                await _count(session, level, "d", day, where[level.name], prop.name, value)
+        if level.session_column is not None:  # "all": summed from the company rows below
+            await _count_properties(session, level, where[level.name])
+    for detailed in await _detailed(session, contents):
+        await _count(session, CONTENT, "h", utc_hour(S.created_at), detailed)
+        await _count_properties(session, CONTENT, detailed)
     await _derive(session, COMPANY, ALL, start, end, content_ids, day_totals=False)
     await _visitors(session, first, last, in_range, content_ids)
     await _property_visitors(session, first, last, in_range, content_ids)
+
+
+async def _detailed(
+    session: AsyncSession, contents: ColumnElement[bool]
+) -> list[ColumnElement[bool]]:
+    """The sessions of busy contents whose detail rows are due (models.RollupDetail): every
+    day of a ready content, the days from ``detail_from`` on of one still being filled (its
+    earlier days are the ``rollup-detail`` job's, once no end can change them)."""
+    found = (await session.execute(select(RollupDetail))).scalars().all()
+    ready = [d.content_id for d in found if d.ready]
+    out = [and_(contents, S.ar_content_id.in_(ready))] if ready else []
+    for d in found:
+        if not d.ready:
+            since = S.created_at >= day_start(d.detail_from)
+            out.append(and_(contents, S.ar_content_id == d.content_id, since))
+    return out
+
+
+async def count_detail_before(session: AsyncSession, content_id: int, before: date) -> None:
+    """A busy content's hour and per-property day rows for its days before ``before`` (the
+    first day the write path kept them), counted from its sessions. Only once no end can
+    change those sessions any more (rollups/detail.py): no writer touches these rows."""
+    where = and_(S.ar_content_id == content_id, S.created_at < day_start(before))
+    await _count(session, CONTENT, "h", utc_hour(S.created_at), where)
+    await _count_properties(session, CONTENT, where)
+
+
+async def _count_properties(
+    session: AsyncSession, level: Level, where: ColumnElement[bool]
+) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await _count_properties_at_once(session, level, where)
+        return
+    day = utc_day_start(S.created_at)
+    for prop in PROPERTIES.values():
+        value = func.coalesce(func.substr(prop.session_column, 1, 100), "")
+        await _count(session, level, "d", day, where, prop.name, value)
 
 
 COUNTERS = ["company_id", "project_id", *ACCUMULATOR_NAMES]

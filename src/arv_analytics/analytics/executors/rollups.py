@@ -40,7 +40,12 @@ from arv_analytics.analytics.executors import Answer, GroupKey, raw
 from arv_analytics.analytics.metrics import zero
 from arv_analytics.analytics.periods import bucket_key
 from arv_analytics.analytics.query import Query
-from arv_analytics.models import RollupDailyVisitors, RollupPropertyVisitors, rollup_stats
+from arv_analytics.models import (
+    RollupDailyVisitors,
+    RollupDetail,
+    RollupPropertyVisitors,
+    rollup_stats,
+)
 
 R = rollup_stats
 V = RollupDailyVisitors
@@ -202,6 +207,20 @@ def _why_visitors_raw(q: Query, prop: str, level: str) -> str | None:
     return f"the filter on {prop} spans several values, and a visitor may have more than one"
 
 
+async def _all_detailed(session: AsyncSession, q: Query) -> bool:
+    """Whether the question is pinned to contents that all have ready detail rows."""
+    pins = [f for f in q.filters if f.dimension == "content"]
+    if not pins or any(f.op != "is" for f in pins):
+        return False
+    ids = set.intersection(*({int(v) for v in f.values} for f in pins))
+    if not ids:
+        return False
+    ready = select(func.count()).where(
+        RollupDetail.content_id.in_(sorted(ids)), RollupDetail.ready.is_(True)
+    )
+    return (await session.execute(ready)).scalar_one() == len(ids)
+
+
 class RollupExecutor:
     name = "rollups"
 
@@ -219,14 +238,19 @@ class RollupExecutor:
             return answer
         prop = next(iter(props), None)
         level = _level(q)
-        if prop is not None and level not in _BREAKDOWN_LEVELS:
+        # Busy contents have their own hour and property rows (rollups/detail.py).
+        detailed = level == "content" and (prop is not None or q.time is not None)
+        detailed = detailed and await _all_detailed(session, q)
+        if prop is not None and level not in _BREAKDOWN_LEVELS and not detailed:
             answer = await self._raw.run(session, q)
             answer.warnings.append(
                 f"answered from raw sessions: breakdowns by property are rolled up for all "
-                f"contents, per company and per project, and this question is scoped by {level}"
+                f"contents, per company and per project, and this question is scoped by "
+                f"{level} (a content gets its own once it passes ARV_ROLLUP_DETAIL_VIEWS)"
             )
             return answer
-        plan = Plan(q, hours_allowed=prop is None and level in _HOUR_LEVELS)
+        hours = level in _HOUR_LEVELS or detailed
+        plan = Plan(q, hours_allowed=prop is None and hours)
         groups: dict[GroupKey, dict[str, int]] = {}
         used_raw = False
         if plan.days or plan.hours:
