@@ -45,7 +45,8 @@ ROLLUP_LEVELS = (ALL, COMPANY, PROJECT, CONTENT)
 # breakdowns by country, device, source…, its weekday × hour heatmap) must stay fast when the
 # campaign has millions of views a year, where reading its raw sessions takes seconds. A
 # content-scoped breakdown or hour reads the raw sessions of that content, which its
-# (content, created_at) index finds directly.
+# (content, created_at) index finds directly — unless the content is busy enough to have
+# been given its own hour and property rows (rollups/detail.py).
 DAY_LEVELS = ROLLUP_LEVELS
 HOUR_LEVELS = (ALL, COMPANY, PROJECT)
 BREAKDOWN_LEVELS = (ALL, COMPANY, PROJECT)

@@ -29,10 +29,12 @@ from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES
 from arv_analytics.models.base import Base, UTCDateTime
 
 # One row per grain × UTC bucket × level × entity × bot flag × dimension value:
-# - grain "d" (UTC day) at every level, totals (dimension "") and, at the levels "all" and
-#   "company", one row per breakdown property value (value "" standing for "no value");
-#   grain "h" (UTC hour; totals only) at the levels "all" and "company" (dimensions.py says
-#   why: per-content hour and property rows would hold about one view each in a big catalog);
+# - grain "d" (UTC day) at every level, totals (dimension "") and, at the levels "all",
+#   "company" and "project", one row per breakdown property value (value "" standing for
+#   "no value");
+#   grain "h" (UTC hour; totals only) at the levels "all", "company" and "project"
+#   (dimensions.py says why: per-content hour and property rows would hold about one view
+#   each in a big catalog), and both for the busy contents of rollup_detail;
 # - level "all" (entity 0), "company", "project" or "content", with the parents of the entity
 #   (company_id, project_id; 0 where none) so that a scope or a child-level breakdown is a
 #   range scan, not a join. Reading the "all" or "company" level keeps an overview's cost
