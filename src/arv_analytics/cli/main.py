@@ -33,7 +33,6 @@ from arv_analytics.cli.operations import (
 from arv_analytics.cli.tenancy import audit_command, token_app
 from arv_analytics.config import Settings
 from arv_analytics.db import create_engine
-from arv_analytics.demo.loader import demo_present, load_demo
 from arv_analytics.observability.logs import logging_config
 from arv_analytics.observability.workers import worker_metrics
 from arv_analytics.tenancy import service as tenancy
@@ -223,6 +222,10 @@ def demo(
     days: Annotated[int, typer.Option(min=1, max=366, help="Spread over this many days")] = 60,
 ) -> None:
     """Load demo companies, projects, content and sessions (once; a second run does nothing)."""
+    # Imported here: the generator needs numpy (17 MB of RSS), which `serve`, run by this
+    # same module, should not carry.
+    from arv_analytics.demo.loader import demo_present, load_demo
+
     settings = load_settings()
 
     async def go() -> None:
