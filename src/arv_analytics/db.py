@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -38,6 +39,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT construct with ``ON CONFLICT`` of a dialect (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """``dialect_insert`` for the database ``session`` is bound to."""
+    return dialect_insert(session.get_bind().dialect.name)
 
 
 def create_engine(settings: Settings, *, command_timeout: float | None = 30) -> AsyncEngine:

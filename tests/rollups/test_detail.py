@@ -18,8 +18,16 @@ from arv_analytics.analytics.executors.rollups import RollupExecutor
 from arv_analytics.db import create_engine, create_sessionmaker
 from arv_analytics.rollups import detail
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN
-from tests.rollups.test_exactness import COUNTRIES, _catalog, _history, _request, _rows, _shape
-from tests.support import Database, recount_rollups, rows, settings_for
+from tests.rollups.test_exactness import (
+    COUNTRIES,
+    _catalog,
+    _history,
+    _promote,
+    _request,
+    _rows,
+    _shape,
+)
+from tests.support import Database, recount_rollups, rollup_rows, rows, settings_for
 
 QUESTIONS = [
     {"metrics": ["views", "video_plays"], "dimensions": ["country"]},
@@ -27,14 +35,6 @@ QUESTIONS = [
     {"metrics": ["views"], "dimensions": ["tracking_quality", "time:day"]},
     {"metrics": ["views", "median_duration_seconds"], "dimensions": ["time:hour"]},
 ]
-
-
-def _snapshot(db: Engine) -> list[tuple[str, ...]]:
-    with db.connect() as conn:
-        result = conn.exec_driver_sql("SELECT * FROM rollup_stats")
-        names = list(result.keys())
-        kept = [r for r in result if dict(zip(names, r, strict=True))["views"]]
-        return sorted(tuple(str(v) for v in r) for r in kept)
 
 
 def _content_rows(db: Engine, content_id: int) -> dict[str, int]:
@@ -97,13 +97,8 @@ def test_a_busy_content_gets_its_rows_without_a_moment_of_wrong_rollups(
         for i in range(240)
     ]  # fmt: skip
     first_day = now.date() - timedelta(days=6)
-    with db.begin() as conn:  # promoted before any of this history is written
-        conn.exec_driver_sql(
-            "INSERT INTO rollup_detail (content_id, detail_from, ready) VALUES (%s, %s, %s)"
-            if database.backend == "postgresql"
-            else "INSERT INTO rollup_detail (content_id, detail_from, ready) VALUES (?, ?, ?)",
-            (busy["id"], first_day, False),
-        )
+    # Promoted before any of this history is written.
+    asyncio.run(_promote(database, busy["id"], first_day))
     rows_ = _rows(contents, drawn, now)
     ends = [
         {"target": i * 5, "duration": 900 + i, "quality": "fair", "played": True,
@@ -113,7 +108,7 @@ def test_a_busy_content_gets_its_rows_without_a_moment_of_wrong_rollups(
     asyncio.run(_history(database, rows_, ends, 17))
 
     # Filling: the write path kept the rows of its days from the first one on, and only them.
-    written = _snapshot(db)
+    written = rollup_rows(db)
     assert _content_rows(db, busy["id"]).get("h")
     assert _content_rows(db, contents[1]["id"]) == {}  # not busy: no rows of its own
     early = rows(
@@ -125,7 +120,7 @@ def test_a_busy_content_gets_its_rows_without_a_moment_of_wrong_rollups(
     )
     assert early[0]["n"] == 0
     asyncio.run(recount_rollups(database))
-    assert _snapshot(db) == written  # a recount counts exactly those
+    assert rollup_rows(db) == written  # a recount counts exactly those
     # Not ready: the breakdowns read the content's raw sessions.
     assert asyncio.run(_answers(database, contents)) == [True, False, True, False]
 
@@ -136,10 +131,10 @@ def test_a_busy_content_gets_its_rows_without_a_moment_of_wrong_rollups(
     assert asyncio.run(_run(database, lambda s: detail.fill(s, window, soon))) == []
     later = start + window + timedelta(hours=1)
     assert asyncio.run(_run(database, lambda s: detail.fill(s, window, later))) == [busy["id"]]
-    filled = _snapshot(db)
+    filled = rollup_rows(db)
     assert len(filled) > len(written)
     asyncio.run(recount_rollups(database))
-    assert _snapshot(db) == filled
+    assert rollup_rows(db) == filled
     # Ready: the content's questions come from its rows, with the raw executor's figures.
     assert asyncio.run(_answers(database, contents)) == [False, False, False, False]
 

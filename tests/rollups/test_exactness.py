@@ -35,7 +35,14 @@ from arv_analytics.ingest.writes import EndWrite, Rules, StartWrite, apply_batch
 from arv_analytics.models import RollupDetail
 from arv_analytics.rollups import detail as detail_job
 from arv_analytics.tenancy.service import BOOTSTRAP_ADMIN, Principal
-from tests.support import Database, clean, make_content, recount_rollups, settings_for
+from tests.support import (
+    Database,
+    clean,
+    make_content,
+    recount_rollups,
+    rollup_rows,
+    settings_for,
+)
 
 RULES = Rules(rollups=True, end_window_seconds=10**9)
 QUALITY = st.sampled_from([None, "none", "poor", "fair", "good"])
@@ -338,21 +345,9 @@ def test_rebuild_is_idempotent_and_matches_the_write_path(
     ]  # fmt: skip
     asyncio.run(_history(database, rows, ends, 37))
 
-    def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-        with db.connect() as conn:
-            out = {}
-            for table in ("rollup_stats", "rollup_daily_visitors", "rollup_property_visitors"):
-                result = conn.exec_driver_sql(f"SELECT * FROM {table}")
-                names = list(result.keys())
-                kept = []
-                for r in result:
-                    row = dict(zip(names, r, strict=True))
-                    # A row an end emptied (a view moved to another quality) stands for nothing.
-                    if table == "rollup_stats" and not row["views"]:
-                        continue
-                    kept.append(tuple(str(v) for v in r))
-                out[table] = sorted(kept)
-            return out
+    def snapshot() -> dict[str, list[tuple[str, ...]]]:
+        tables = ("rollup_stats", "rollup_daily_visitors", "rollup_property_visitors")
+        return {table: rollup_rows(db, table) for table in tables}
 
     kept_by_writes = snapshot()
     assert kept_by_writes["rollup_stats"]

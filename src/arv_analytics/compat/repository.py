@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.db import insert_for
 from arv_analytics.models import ARDiagnosticDaily
 
 D = ARDiagnosticDaily
@@ -31,10 +31,8 @@ async def distinct_values(session: AsyncSession, day: date, column: str) -> int:
 
 async def add(session: AsyncSession, row: dict[str, Any]) -> None:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = typing.cast(Table, D.__table__)
-    stmt = insert(table).values(row)
+    stmt = insert_for(session)(table).values(row)
     counters = [c for c in row if c not in KEYS and c not in ("project_id", "company_id")]
     stmt = stmt.on_conflict_do_update(
         index_elements=list(KEYS),

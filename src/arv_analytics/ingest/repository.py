@@ -23,9 +23,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.db import dialect_insert
 from arv_analytics.ingest.merge import END_RULES, Rule
 from arv_analytics.models import ARContent, ARViewSession, Company, Project
 from arv_analytics.rollups import json_rows
@@ -90,13 +91,11 @@ async def insert_sessions(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     if dialect == "postgresql" and _uniform(rows):
         # The rows as one JSON parameter, one statement (rollups/json_rows.py says why).
         new = await json_rows.upsert(
-            conn, table, rows, columns=tuple(rows[0]), keys=_SID, counters=(),
-            on_conflict="nothing", returning=_SID,
-        )  # fmt: skip
+            conn, table, rows, keys=_SID, counters=(), on_conflict="nothing", returning=_SID
+        )
         return {sid for (sid,) in new}
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(table)
+        dialect_insert(dialect)(table)
         .on_conflict_do_nothing(index_elements=["session_id"])
         .returning(table.c.session_id)
     )

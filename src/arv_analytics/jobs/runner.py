@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from arv_analytics.config import Settings
+from arv_analytics.db import insert_for
 from arv_analytics.jobs.registry import JOBS, Job
 from arv_analytics.models import JobRun, utcnow
 from arv_analytics.observability import metrics
@@ -41,10 +41,8 @@ def period_start(now: datetime, job: Job) -> datetime:
 
 
 async def _ensure_row(session: AsyncSession, job: Job) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(JobRun)
+        insert_for(session)(JobRun)
         .values(name=job.name, period_start=EPOCH)
         .on_conflict_do_nothing(index_elements=["name"])
     )

@@ -7,15 +7,14 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from arv_analytics.db import insert_for
 from arv_analytics.models import DailySalt, utcnow
 
 
 async def get_or_create(session: AsyncSession, day: date) -> bytes:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     # Two processes may start a day at once; the primary key picks one salt for both.
     await session.execute(
         insert(DailySalt)

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arv_analytics.config import Settings
+from arv_analytics.db import insert_for
 from arv_analytics.models import ARContent, RollupDetail, rollup_stats
 from arv_analytics.rollups.rebuild import count_detail_before, day_start
 
@@ -57,9 +57,8 @@ async def promote(session: AsyncSession, views: int, now: datetime) -> list[int]
         .group_by(R.c.entity_id)
         .having(func.sum(R.c.views) >= views)
     )  # fmt: skip
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = (
-        insert(RollupDetail)
+        insert_for(session)(RollupDetail)
         .from_select(["content_id", "detail_from"], busy)
         .on_conflict_do_nothing()
         .returning(RollupDetail.content_id)
@@ -83,12 +82,11 @@ async def fill(session: AsyncSession, end_window: timedelta, now: datetime) -> l
         if day_start(detail_from) > closed:
             continue
         await count_detail_before(session, content_id, detail_from)
-        row = await session.get(RollupDetail, content_id)
-        assert row is not None
-        row.ready = True
+        await session.execute(
+            update(RollupDetail).where(RollupDetail.content_id == content_id).values(ready=True)
+        )
         await session.commit()
         done.append(int(content_id))
-    await session.commit()
     return done
 
 

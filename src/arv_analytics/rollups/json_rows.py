@@ -78,17 +78,15 @@ async def upsert(
     table: Table | FromClause,
     rows: Sequence[dict[str, Any]],
     *,
-    columns: tuple[str, ...],
     keys: tuple[str, ...],
     counters: tuple[str, ...],
     on_conflict: OnConflict,
     returning: tuple[str, ...] = (),
 ) -> list[Any]:
-    """Writes ``rows`` (in the order to write them) in one statement: each row names some
-    of ``columns``, the others are NULL. Returns the RETURNING rows (none without
-    ``returning``)."""
+    """Writes ``rows`` (in the order to write them, each naming the columns the first one
+    names) in one statement. Returns the RETURNING rows (none without ``returning``)."""
     if not rows:
         return []
-    sql = upsert_sql(table, columns, keys, counters, on_conflict, returning)
+    sql = upsert_sql(table, tuple(rows[0]), keys, counters, on_conflict, returning)
     result = await conn.exec_driver_sql(sql, (_encode(rows).decode(),))
     return list(result.all()) if returning else []

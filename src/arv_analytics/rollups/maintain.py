@@ -27,7 +27,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 
@@ -42,6 +41,7 @@ from arv_analytics.analytics.dimensions import (
     property_value,
 )
 from arv_analytics.analytics.metrics import ACCUMULATOR_NAMES, HISTOGRAMS, contribution
+from arv_analytics.db import dialect_insert, insert_for
 from arv_analytics.models import (
     ROLLUP_KEYS,
     PropertyVisitorKey,
@@ -54,14 +54,6 @@ from arv_analytics.models import (
 from arv_analytics.rollups import json_rows
 
 Parents = tuple[int, int]  # company_id, project_id
-
-
-def _insert(session: AsyncSession) -> Any:
-    return _insert_for(session.get_bind().dialect.name)
-
-
-def _insert_for(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 async def _add(
@@ -83,9 +75,8 @@ async def _add(
     if dialect == "postgresql":
         mode: json_rows.OnConflict = "add_nullable" if nullable else "add"
         await json_rows.upsert(
-            conn, table, ordered, columns=tuple(ordered[0]), keys=keys,
-            counters=tuple(counters), on_conflict=mode,
-        )  # fmt: skip
+            conn, table, ordered, keys=keys, counters=tuple(counters), on_conflict=mode
+        )
         return
     # One cached statement, many parameter sets (see ingest.repository.insert_sessions).
     await conn.execute(_upsert(dialect, table, keys, tuple(counters), nullable), ordered)
@@ -100,11 +91,11 @@ async def _insert_new_keys(
     names = tuple(rows[0])
     if session.get_bind().dialect.name == "postgresql":
         return await json_rows.upsert(
-            conn, table, rows, columns=names, keys=(), counters=(), on_conflict="nothing",
+            conn, table, rows, keys=(), counters=(), on_conflict="nothing",
             returning=names[:returned],
         )  # fmt: skip
     stmt = (
-        _insert(session)(table)
+        insert_for(session)(table)
         .on_conflict_do_nothing()
         .returning(*(table.c[n] for n in names[:returned]))
     )
@@ -121,7 +112,7 @@ def _upsert(
 ) -> Any:
     """The upsert statement of one shape, built once: building it (every ``excluded``
     column is a new proxy object) was a fifth of the tracking server's busy time."""
-    stmt = _insert_for(dialect)(table)
+    stmt = dialect_insert(dialect)(table)
     excluded = stmt.excluded
     set_: dict[str, Any]
     if nullable:
