@@ -1,18 +1,21 @@
-"""`arv-analytics clickhouse init|backfill`: the ClickHouse store (docs/scale-out.md)."""
+"""`arv-analytics clickhouse init|backfill|aggregate`: the ClickHouse store (docs/scale-out.md)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 
 from arv_analytics.cli.common import console, load_settings, open_session
+from arv_analytics.clickhouse import aggregates
 from arv_analytics.clickhouse import backfill as copying
 from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.clickhouse.schema import init
 from arv_analytics.config import Settings
+from arv_analytics.models import utcnow
 
 clickhouse_app = typer.Typer(help="Sessions in ClickHouse (ARV_CLICKHOUSE_URL).",
                              no_args_is_help=True)  # fmt: skip
@@ -70,3 +73,25 @@ def backfill_command(
     finally:
         ch.close()
     typer.echo(f"copied {copied} session(s); checkpoint saved (run again to resume)")
+
+
+@clickhouse_app.command("aggregate")
+def aggregate_command(
+    recount: Annotated[
+        bool, typer.Option("--recount", help="Forget the counted days and count them all again")
+    ] = False,
+) -> None:
+    """Count settled days into the aggregate tables now (the hourly job does the same)."""
+    settings = load_settings()
+    ch = _connect(settings)
+    window = timedelta(seconds=settings.max_session_seconds + settings.end_grace_seconds)
+    through = aggregates.settled_through(utcnow(), window)
+    try:
+        if recount:
+            aggregates.reset(ch)
+        with Progress(console=console) as bar:
+            task = bar.add_task("days", total=None)
+            days, mark = aggregates.fill(ch, through, progress=lambda n: bar.advance(task, n))
+    finally:
+        ch.close()
+    typer.echo(f"counted {days} day(s); aggregates hold every day through {mark}")

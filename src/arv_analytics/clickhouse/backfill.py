@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arv_analytics.clickhouse import aggregates
 from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.clickhouse.store import SessionStore, micros, version_row
 from arv_analytics.models import ARViewSession
@@ -70,6 +71,9 @@ async def backfill(
         await session.rollback()  # no snapshot held open between batches
         if not rows:
             break
+        if not batches:
+            # Past days get sessions: every counted day is counted again by the next fill.
+            aggregates.reset(ch)
         versions = [version_row(r, micros(r["updated_at"])) for r in rows if r["session_id"]]
         if versions:
             await ch.ainsert(store.insert_statement, versions)

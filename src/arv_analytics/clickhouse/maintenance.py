@@ -4,6 +4,11 @@
 dropped by partition (instant), the rest is deleted with ``ALTER TABLE … DELETE`` on each
 shard's local table, and the command waits until ``system.mutations`` reports it done, so
 that "deleted" means gone from every shard.
+
+The aggregate tables follow (clickhouse/aggregates.py): a purge of a company, project or
+content deletes their rows (they are keys of every row); any other delete counts the
+counted days it touched again from the sessions that remain, and retention drops the days
+wholly before its limit.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from arv_analytics.clickhouse import aggregates
 from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.clickhouse.store import micros
 
@@ -21,9 +27,9 @@ class MutationTimeout(RuntimeError):
     pass
 
 
-def _wait(shard: ClickHouse, timeout: float) -> None:
+def _wait(shard: ClickHouse, timeout: float, table: str | None = None) -> None:
     t = shard.target
-    database, table = t.local.split(".", 1)
+    database, table = (table or t.local).split(".", 1)
     deadline = time.monotonic() + timeout
     while True:
         rows = shard.execute(
@@ -65,16 +71,55 @@ def delete(
         params["ids"] = tuple(session_ids)
     if not parts:
         raise ValueError("name what to delete")
+    where = " AND ".join(parts)
+    # The counted days these sessions are in, found before they are gone.
+    mark = aggregates.watermark(ch)
+    by_hierarchy = before is None and not session_ids
+    days: list[date] = []
+    if mark is not None and not by_hierarchy:
+        rows = ch.execute(
+            f"SELECT DISTINCT intDiv(created_us, 86400000000) FROM {ch.target.sessions}"  # noqa: S608
+            f" WHERE {where}",
+            params,
+        )
+        days = sorted(d for d in (_day(n) for (n,) in rows) if d <= mark)
     for shard in ch.shards():
         try:
             if before is not None and len(parts) == 1:
                 _drop_months(shard, before)
-            shard.execute(f"ALTER TABLE {shard.target.local} DELETE WHERE {' AND '.join(parts)}",
-                          params)  # fmt: skip
+                _drop_days(shard, before)
+            shard.execute(f"ALTER TABLE {shard.target.local} DELETE WHERE {where}", params)
             _wait(shard, timeout)
+            if by_hierarchy:
+                for name in ("hours_local", "props_local"):
+                    table = f"{shard.target.database}.{name}"
+                    shard.execute(f"ALTER TABLE {table} DELETE WHERE {where}", params)
+                    _wait(shard, timeout, table)
         finally:
             if shard is not ch:
                 shard.close()
+    # Counted again from what remains; days wholly before a retention limit were dropped.
+    if before is not None and len(parts) == 1:
+        days = [d for d in days if d >= before.date()]
+    aggregates.count_days(ch, days)
+
+
+def _day(number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(number))
+
+
+def _drop_days(shard: ClickHouse, before: datetime) -> None:
+    """Drops the aggregate days that lie wholly before ``before``."""
+    database = shard.target.database
+    limit = (before.date() - date(1970, 1, 1)).days
+    rows = shard.execute(
+        "SELECT DISTINCT table, partition FROM system.parts WHERE database = %(d)s"
+        " AND table IN ('hours_local', 'props_local') AND active",
+        {"d": database},
+    )
+    for name, partition in rows:
+        if int(partition) < limit:
+            shard.execute(f"ALTER TABLE {database}.{name} DROP PARTITION {int(partition)}")
 
 
 def _drop_months(shard: ClickHouse, before: datetime) -> None:

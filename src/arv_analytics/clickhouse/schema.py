@@ -94,6 +94,8 @@ def distributed_ddl(table: str, cluster: str, database: str, local: str) -> str:
 def init(ch: ClickHouse) -> list[str]:
     """Creates the database and tables on every shard; safe to run again. Returns what was
     done, per shard, for the command's output."""
+    from arv_analytics.clickhouse import aggregates  # it reads this module's columns
+
     t = ch.target
     done = []
     for shard in ch.shards():
@@ -104,6 +106,7 @@ def init(ch: ClickHouse) -> list[str]:
             shard.execute(
                 distributed_ddl(t.sessions, t.cluster, t.database, t.local.split(".", 1)[1])
             )
+        aggregates.create(shard)
         done.append(urlsplit(shard.target.url).netloc.rsplit("@", 1)[-1])  # no password
         shard.close()
     return done

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.clickhouse import maintenance
+from arv_analytics.clickhouse import aggregates, maintenance
 from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.config import Settings
 from arv_analytics.models import utcnow
@@ -52,6 +52,23 @@ def clickhouse_retention(settings: Settings) -> None:
         ch.close()
 
 
+async def _clickhouse_aggregates(_: AsyncSession, settings: Settings) -> str:
+    if not settings.clickhouse_url:
+        return "ClickHouse is not configured (ARV_CLICKHOUSE_URL)"
+    days, mark = await asyncio.to_thread(clickhouse_aggregates, settings)
+    return f"{days} settled day(s) counted; aggregates hold every day through {mark}"
+
+
+def clickhouse_aggregates(settings: Settings) -> tuple[int, date | None]:
+    assert settings.clickhouse_url is not None
+    ch = ClickHouse.from_settings(settings.clickhouse_url, settings.clickhouse_cluster)
+    window = timedelta(seconds=settings.max_session_seconds + settings.end_grace_seconds)
+    try:
+        return aggregates.fill(ch, aggregates.settled_through(utcnow(), window))
+    finally:
+        ch.close()
+
+
 async def _rollup_detail(session: AsyncSession, settings: Settings) -> str:
     return await detail.run(session, settings, utcnow())
 
@@ -65,6 +82,12 @@ JOBS: tuple[Job, ...] = (
         timedelta(hours=1),
         _rollup_detail,
         "give contents past ARV_ROLLUP_DETAIL_VIEWS their own hour and property rows",
+    ),
+    Job(
+        "clickhouse-aggregates",
+        timedelta(hours=1),
+        _clickhouse_aggregates,
+        "count settled days into ClickHouse's aggregate tables (with ARV_CLICKHOUSE_URL)",
     ),
 )
 

@@ -1,6 +1,15 @@
-"""The ClickHouse executor: every question answered from the session versions in ClickHouse.
+"""The ClickHouse executor: every question answered from ClickHouse, exactly.
 
-One statement per question: an inner query merges each session's versions (``GROUP BY
+Days before the aggregate watermark (clickhouse/aggregates.py: settled days, counted once
+per hour × hierarchy, and per day × property value) are read from the aggregate tables,
+cut as the rollup executor cuts a period (``rollups.Plan``: UTC days that lie in one answer
+bucket, UTC hours of whole-hour zones; a question with a property reads day rows only); the
+rest, and questions involving two properties, from the session versions. Unique visitors are
+the sum over UTC days and companies of distinct visitor hashes: a UTC day is read wholly
+from the aggregates (whose visitor sets are merged across rows and shards) or wholly from the
+versions, never split between them.
+
+Versions: one statement per question: an inner query merges each session's versions (``GROUP BY
 session_id`` with the write path's merge rules, ``clickhouse.schema.merged_columns``) after
 the filters that cannot change over a session's life (time, hierarchy, bots, the start's
 properties); an outer query applies the rest and aggregates with the metric registry's own
@@ -19,20 +28,28 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arv_analytics.analytics.dimensions import HIERARCHY, MAX_VALUE, PROPERTIES
+from arv_analytics.analytics.dimensions import HIERARCHY, PROPERTIES
 from arv_analytics.analytics.executors import Answer, GroupKey
-from arv_analytics.analytics.metrics import ACCUMULATORS, HISTOGRAMS, Histogram, zero
+from arv_analytics.analytics.executors.rollups import DAY, Plan, _complement, _merge
+from arv_analytics.analytics.metrics import HISTOGRAMS, Histogram, zero
 from arv_analytics.analytics.periods import utc_offsets
 from arv_analytics.analytics.query import Filter, Query
+from arv_analytics.clickhouse import aggregates
 from arv_analytics.clickhouse.connection import ClickHouse, ShardUnavailable
-from arv_analytics.clickhouse.schema import IMMUTABLE, MERGED, merged_columns
+from arv_analytics.clickhouse.schema import IMMUTABLE, MERGED
+from arv_analytics.clickhouse.sql import (
+    SCALAR_SQL,
+    Statement,
+    histogram_sum_map,
+    merged_sessions,
+    property_value,
+)
 from arv_analytics.clickhouse.store import micros
 
 Range = tuple[datetime, datetime]
@@ -52,48 +69,8 @@ _FORMATS = {
 }
 
 
-def _accumulator_sql() -> dict[str, str]:
-    """The registry's scalar aggregates as ClickHouse SQL, by name. They are plain standard
-    SQL (count, sum, CASE, coalesce, comparisons); SQLite's boolean test ``IS 1`` needs
-    rewording, and a count of matching rows is said as ``countIf`` (18.16 analyses a query's
-    expressions in time that grows quickly with their size: ~90 CASE sums cost ~0.4 s before
-    reading a row)."""
-    out = {}
-    for a in ACCUMULATORS:
-        if a.name in _HISTOGRAM_NAMES:
-            continue
-        text = str(
-            a.sql().compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
-        )
-        text = text.replace("ar_view_sessions.", "")
-        text = re.sub(r"\bIS 1\b", "= 1", text)
-        text = re.sub(r"\bIS 0\b", "= 0", text)
-        text = re.sub(r"^coalesce\(sum\(CASE WHEN \((.*)\) THEN 1 ELSE 0 END\), 0\)$",
-                      r"countIf(\1)", text)  # fmt: skip
-        # The view count is count(id): one per merged session.
-        text = text.replace("count(id)", "count()")
-        out[a.name] = f"{text} AS {a.name}"
-    return out
-
-
-def _histogram_sql(h: Histogram) -> str:
-    """A histogram's bucket counts in one aggregate: each session's bucket index (the number
-    of edges at or below its value, minus one: ``Histogram.index``) summed by ``sumMap``."""
-    edges = ", ".join(str(e) for e in h.edges)
-    value = f"coalesce({h.column}, 0)"
-    index = f"greatest(0, arraySum(arrayMap(e -> {value} >= e, [{edges}])) - 1)"
-    return (
-        f"sumMap(if(isNull({h.column}), emptyArrayInt64(), [toInt64({index})]),"
-        f" if(isNull({h.column}), emptyArrayUInt64(), [toUInt64(1)])) AS {h.prefix}"
-    )
-
-
-_HISTOGRAM_NAMES = {n for h in HISTOGRAMS for n in h.names}
-_SCALAR_SQL = _accumulator_sql()
-_HISTOGRAM_SQL = {h.prefix: _histogram_sql(h) for h in HISTOGRAMS}
-# Each merged column's expression by column name (``<expression> AS <column>_m``).
-_MERGED = {e.rsplit(" AS ", 1)[1].removesuffix("_m"): e for e in merged_columns()}
-assert set(_MERGED) == set(MERGED)
+_SCALAR_SQL = {name: f"{text} AS {name}" for name, text in SCALAR_SQL.items()}
+_HISTOGRAM_SQL = {h.prefix: f"{histogram_sum_map(h)} AS {h.prefix}" for h in HISTOGRAMS}
 _WORD = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -118,21 +95,7 @@ def _columns_in(*texts: str) -> list[str]:
     return [name for name in MERGED if name in words]
 
 
-class Statement:
-    """SQL text and its parameters, built up as the question is read."""
-
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-
-    def value(self, v: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = v
-        return f"%({name})s"
-
-
-def _property(name: str) -> str:
-    column = PROPERTIES[name].column
-    return f"substringUTF8(coalesce({column}, ''), 1, {MAX_VALUE})"
+_property = property_value
 
 
 def _condition(st: Statement, expr: str, f: Filter, values: Sequence[Any]) -> str:
@@ -157,25 +120,31 @@ def _filters(st: Statement, q: Query, *, immutable: bool) -> list[str]:
     return out
 
 
-def _time_expr(q: Query, ranges: Sequence[Range]) -> str:
+def _time_expr(q: Query, ranges: Sequence[Range], us: str = "created_us") -> str:
+    """The question's time bucket of the instant ``us`` (microseconds since the epoch)."""
     assert q.time is not None
     steps = utc_offsets(min(r[0] for r in ranges), max(r[1] for r in ranges), q.tz)
-    seconds = "intDiv(created_us, 1000000)"
+    seconds = f"intDiv({us}, 1000000)"
     if len(steps) == 1:
         shift = str(steps[0][1])
     else:
-        arms = [
-            f"created_us < {micros(steps[i + 1][0])}, {steps[i][1]}" for i in range(len(steps) - 1)
-        ]
+        arms = [f"{us} < {micros(steps[i + 1][0])}, {steps[i][1]}" for i in range(len(steps) - 1)]
         shift = f"multiIf({', '.join(arms)}, {steps[-1][1]})"
     shifted = f"toDateTime({seconds} + {shift})"
     return _FORMATS[q.time].format(x=shifted)
 
 
-def _groups(q: Query, ranges: Sequence[Range]) -> list[str]:
-    exprs = [_time_expr(q, ranges)] if q.time is not None else []
+def _groups(
+    q: Query, ranges: Sequence[Range], us: str = "created_us", prop: str | None = None
+) -> list[str]:
+    """The question's group expressions; on aggregate rows (``prop`` their property, or
+    None for hour rows) a property is its ``value`` column."""
+    exprs = [_time_expr(q, ranges, us)] if q.time is not None else []
     for name in q.dimensions:
-        exprs.append(str(HIERARCHY[name].session_column) if name in HIERARCHY else _property(name))
+        if name in HIERARCHY:
+            exprs.append(str(HIERARCHY[name].session_column))
+        else:
+            exprs.append("value" if name == prop else _property(name))
     return exprs
 
 
@@ -188,14 +157,7 @@ def _sessions(
         f"(created_us >= {st.value(micros(a))} AND created_us < {st.value(micros(b))})"
         for a, b in ranges
     )
-    where = [f"({in_time})", *_scope(st, q)]
-    merged = ", ".join(["session_id", *(_MERGED[name] for name in columns)])
-    grouped = (
-        f"SELECT {merged} FROM {ch.target.sessions}"  # noqa: S608
-        f" WHERE {' AND '.join(where)} GROUP BY session_id"
-    )
-    renamed = ", ".join(["session_id", *(f"{name}_m AS {name}" for name in columns)])
-    return f"SELECT {renamed} FROM ({grouped})"  # noqa: S608
+    return merged_sessions(ch.target.sessions, [f"({in_time})", *_scope(st, q)], columns)
 
 
 def _scope(st: Statement, q: Query) -> list[str]:
@@ -214,6 +176,84 @@ def _key(q: Query, row: Sequence[Any]) -> GroupKey:
     return tuple(values)
 
 
+def _row_filters(st: Statement, q: Query, prop: str | None) -> list[str]:
+    """The question's scope and filters on aggregate rows: the hierarchy columns are the
+    sessions' own; a property filter is on the ``value`` of the rows of that property."""
+    parts = []
+    if q.company_scope is not None:
+        parts.append(f"company_id = {st.value(q.company_scope)}")
+    if not q.include_bots:
+        parts.append("is_bot = 0")
+    if prop is not None:
+        parts.append(f"property = {st.value(prop)}")
+    for f in q.filters:
+        if f.dimension in HIERARCHY:
+            column = str(HIERARCHY[f.dimension].session_column)
+            parts.append(_condition(st, column, f, [int(v) for v in f.values]))
+        else:
+            assert f.dimension == prop, "a question with two properties reads versions"
+            parts.append(_condition(st, "value", f, f.values))
+    return parts
+
+
+def _add(out: dict[GroupKey, dict[str, int]], more: dict[GroupKey, dict[str, int]]) -> None:
+    for key, values in more.items():
+        acc = out.setdefault(key, zero())
+        for name, n in values.items():
+            acc[name] += n
+
+
+def _days(ranges: Sequence[Range]) -> set[datetime]:
+    """The UTC days (their midnights) these ranges touch."""
+    out = set()
+    for a, b in ranges:
+        day = a.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        while day < b:
+            out.add(day)
+            day += DAY
+    return out
+
+
+def _without_days(ranges: Sequence[Range], days: set[datetime]) -> list[Range]:
+    out = []
+    for a, b in ranges:
+        cursor = a
+        while cursor < b:
+            day = cursor.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            end = min(b, day + DAY)
+            if day not in days:
+                out.append((cursor, end))
+            cursor = end
+    return _merge(out)
+
+
+class Cut:
+    """Which ranges of a question are read from aggregate rows (before ``until``, the day
+    after the watermark) and which from versions, for counts and for visitors."""
+
+    def __init__(self, q: Query, until: datetime | None) -> None:
+        props = q.properties_used
+        period = (q.period.since, q.period.until)
+        self.prop = next(iter(props)) if len(props) == 1 else None
+        self.rows: list[Range] = []
+        self.versions: list[Range] = [period]
+        self.visitor_rows: list[Range] = []
+        self.visitor_versions: list[Range] = [period]
+        if until is None or len(props) > 1 or until <= q.period.since:
+            return
+        plan = Plan(q, hours_allowed=not props)
+        counted = plan.days + ([] if props else plan.hours)
+        self.rows = _merge([(a, min(b, until)) for a, b in counted])
+        later = [(max(a, until), b) for a, b in counted if b > until]
+        versions = plan.raw + (plan.hours if props else []) + later
+        self.versions = [(max(a, period[0]), min(b, period[1])) for a, b in _merge(versions)]
+        self.versions = [(a, b) for a, b in self.versions if a < b]
+        # A UTC day's visitors come from one source: the days versions are read for are
+        # read wholly from versions.
+        self.visitor_rows = _without_days(self.rows, _days(self.versions))
+        self.visitor_versions = _complement(period, self.visitor_rows)
+
+
 class ClickHouseExecutor:
     name = "clickhouse"
 
@@ -226,10 +266,9 @@ class ClickHouseExecutor:
         self._shards: list[list[ClickHouse]] | None = None
 
     async def run(self, session: AsyncSession, q: Query) -> Answer:
-        ranges = [(q.period.since, q.period.until)]
         if not (q.partial and self.ch.target.cluster):
             try:
-                groups = await self.aggregate(q, ranges, visitors=q.needs_visitors)
+                groups = await self.answer(q)
             except ShardUnavailable as exc:
                 raise await self._unavailable() from exc
             return Answer(groups, "clickhouse")
@@ -237,7 +276,7 @@ class ClickHouseExecutor:
         # (so the answer can name them), then ClickHouse skips the ones it cannot reach.
         down = await self.unavailable_shards()
         settings = {**self._settings, "skip_unavailable_shards": 1}
-        groups = await self.aggregate(q, ranges, visitors=q.needs_visitors, settings=settings)
+        groups = await self.answer(q, settings=settings)
         if not down:  # one that went away during the query was skipped too
             down = await self.unavailable_shards()
         warnings = [
@@ -272,38 +311,127 @@ class ClickHouseExecutor:
             'shortly, or ask with "partial": true for the figures of the shards that are up'
         )
 
+    async def answer(
+        self, q: Query, *, settings: dict[str, Any] | None = None
+    ) -> dict[GroupKey, dict[str, int]]:
+        """Every group of the question: the aggregate rows where they are counted, the
+        versions elsewhere (see the module's docstring)."""
+        settings = self._settings if settings is None else settings
+        mark = await asyncio.to_thread(aggregates.watermark, self.ch)
+        cut = Cut(q, None if mark is None else datetime(*mark.timetuple()[:3], tzinfo=UTC) + DAY)
+        out: dict[GroupKey, dict[str, int]] = {}
+        # The aggregate rows are summed (and visitor sets merged) across shards.
+        merging = {k: v for k, v in settings.items() if k != "distributed_group_by_no_merge"}
+        if cut.versions:
+            _add(out, await self.aggregate(q, cut.versions, visitors=False, settings=settings))
+        if cut.rows:
+            _add(out, await self._rows(q, cut.rows, cut.prop, visitors=False, settings=merging))
+        if q.needs_visitors:
+            if cut.visitor_rows:
+                _add(out, await self._rows(q, cut.visitor_rows, cut.prop, visitors=True,
+                                           settings=merging))  # fmt: skip
+            if cut.visitor_versions:
+                _add(out, await self.aggregate(q, cut.visitor_versions, visitors=True,
+                                               counts=False, settings=settings))  # fmt: skip
+        # Without dimensions an aggregate over nothing is still one row of zeros: drop it,
+        # as the SQL executors return no group then.
+        return {k: v for k, v in out.items() if v["views"] or v["visitors"]}
+
+    async def _rows(
+        self,
+        q: Query,
+        ranges: Sequence[Range],
+        prop: str | None,
+        *,
+        visitors: bool,
+        settings: dict[str, Any],
+    ) -> dict[GroupKey, dict[str, int]]:
+        """The question's counts (or its visitors) over aggregate rows: hour rows, or the
+        day rows of property ``prop``."""
+        t = self.ch.target
+        name, column = ("props", "day") if prop else ("hours", "hour")
+        table = aggregates.table(t, name, local=False)
+        st = Statement()
+        seconds = f"toUInt32({column})"
+        in_time = " OR ".join(
+            f"({seconds} >= {st.value(int(a.timestamp()))} AND {seconds} < "
+            f"{st.value(int(b.timestamp()))})"
+            for a, b in ranges
+        )
+        where = [f"({in_time})", *_row_filters(st, q, prop)]
+        groups = _groups(q, ranges, f"(toInt64({seconds}) * 1000000)", prop)
+        width = len(groups)
+        keys = [f"{g} AS g{i}" for i, g in enumerate(groups)]
+        cols = [f"g{i}" for i in range(width)]
+        out: dict[GroupKey, dict[str, int]] = {}
+        if visitors:
+            per_day = ", ".join([*keys, f"intDiv({seconds}, 86400) AS d", "company_id"])
+            daily = (
+                f"SELECT {per_day}, uniqExactIfMerge(visitors) AS u FROM {table}"  # noqa: S608
+                f" WHERE {' AND '.join(where)} GROUP BY {', '.join([*cols, 'd', 'company_id'])}"
+            )
+            sql = f"SELECT {', '.join([*cols, 'sum(u)'])} FROM ({daily})" + (  # noqa: S608
+                f" GROUP BY {', '.join(cols)}" if cols else ""
+            )
+            for row in await self.ch.aexecute(sql, st.params, settings=settings):
+                out.setdefault(_key(q, row[:width]), zero())["visitors"] += int(row[width] or 0)
+            return out
+        wanted = set(q.accumulators)
+        scalars = [n for n in SCALAR_SQL if n in wanted]
+        histograms = [h for h in HISTOGRAMS if wanted.intersection(h.names)]
+        figures = [f"sum({n})" for n in scalars]
+        figures += [f"sumForEach({h.prefix})" for h in histograms]
+        group_by = f" GROUP BY {', '.join(cols)}" if cols else ""
+        sql = (
+            f"SELECT {', '.join([*keys, *figures])} FROM {table}"  # noqa: S608
+            f" WHERE {' AND '.join(where)}{group_by}"
+        )
+        for row in await self.ch.aexecute(sql, st.params, settings=settings):
+            acc = out.setdefault(_key(q, row[:width]), zero())
+            values = row[width:]
+            for n, v in zip(scalars, values, strict=False):
+                acc[n] += int(v or 0)
+            for h, counts in zip(histograms, values[len(scalars) :], strict=True):
+                for bucket, n in zip(h.names, counts, strict=False):
+                    acc[bucket] += int(n)
+        return out
+
     async def aggregate(
         self,
         q: Query,
         ranges: Sequence[Range],
         *,
         visitors: bool,
+        counts: bool = True,
         settings: dict[str, Any] | None = None,
     ) -> dict[GroupKey, dict[str, int]]:
+        """The question's counts and/or visitors over ``ranges``, from the versions."""
         settings = self._settings if settings is None else settings
         out: dict[GroupKey, dict[str, int]] = {}
         groups = _groups(q, ranges)
         width = len(groups)
-        scalars, histograms, aggregates = _selection(q.accumulators)
+        scalars, histograms, aggregates_sql = _selection(q.accumulators)
         keys = [f"{g} AS g{i}" for i, g in enumerate(groups)]
         group_by = f" GROUP BY {', '.join(f'g{i}' for i in range(width))}" if width else ""
         st = Statement()
         # The outer filters first: the inner query merges only the columns read outside it.
         outer_where = _filters(st, q, immutable=False)
         visitor_columns = "company_id visitor_hash created_us" if visitors else ""
-        columns = _columns_in(*keys, *outer_where, aggregates, visitor_columns)
+        columns = _columns_in(*keys, *outer_where, aggregates_sql if counts else "",
+                              visitor_columns)  # fmt: skip
         inner = _sessions(self.ch, st, q, ranges, columns)
         where = f" WHERE {' AND '.join(outer_where)}" if outer_where else ""
-        select = ", ".join([*keys, aggregates])
-        sql = f"SELECT {select} FROM ({inner}){where}{group_by}"  # noqa: S608
-        for row in await self.ch.aexecute(sql, st.params, settings=settings):
-            acc = out.setdefault(_key(q, row[:width]), zero())
-            values = row[width:]
-            for name, v in zip(scalars, values, strict=False):
-                acc[name] += int(v or 0)
-            for h, (indexes, counts) in zip(histograms, values[len(scalars) :], strict=True):
-                for i, n in zip(indexes, counts, strict=True):
-                    acc[h.names[i]] += int(n)
+        if counts:
+            select = ", ".join([*keys, aggregates_sql])
+            sql = f"SELECT {select} FROM ({inner}){where}{group_by}"  # noqa: S608
+            for row in await self.ch.aexecute(sql, st.params, settings=settings):
+                acc = out.setdefault(_key(q, row[:width]), zero())
+                values = row[width:]
+                for name, v in zip(scalars, values, strict=False):
+                    acc[name] += int(v or 0)
+                for h, (indexes, n) in zip(histograms, values[len(scalars) :], strict=True):
+                    for i, c in zip(indexes, n, strict=True):
+                        acc[h.names[i]] += int(c)
         if visitors:
             # Distinct visitor hashes per group, UTC day and company (uniqExact: a set of
             # 8-byte hashes per day, where a DISTINCT over whole rows kept every key with each
@@ -322,9 +450,7 @@ class ClickHouseExecutor:
             for row in await self.ch.aexecute(sql, st.params, settings=settings):
                 acc = out.setdefault(_key(q, row[:width]), zero())
                 acc["visitors"] += int(row[width] or 0)
-        # Without dimensions an aggregate over nothing is still one row of zeros: drop it,
-        # as the SQL executors return no group then.
-        return {k: v for k, v in out.items() if v["views"] or v["visitors"]}
+        return out
 
     async def realtime(
         self, session: AsyncSession, q: Query, now: datetime, active_window: Any,
