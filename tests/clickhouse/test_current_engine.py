@@ -21,8 +21,9 @@ from clickhouse_driver.util.escape import escape_param
 from arv_analytics.analytics.executors.clickhouse import ClickHouseExecutor
 from arv_analytics.analytics.periods import Period, named
 from arv_analytics.analytics.query import Filter, Query, zone
+from arv_analytics.clickhouse import aggregates
 from arv_analytics.clickhouse.connection import ClickHouse, Target
-from arv_analytics.clickhouse.schema import INSERTED, init
+from arv_analytics.clickhouse.schema import init
 from arv_analytics.clickhouse.store import SessionStore
 from arv_analytics.ingest.merge import END_RULES, EndChange, _combine, merge_ends
 from tests.clickhouse.conftest import ClickHouseTarget
@@ -44,9 +45,10 @@ class Chdb:
         self.target = Target("chdb://", database, None)
 
     def execute(self, sql: str, params: Any = None, *, settings: Any = None) -> list[Any]:
-        if isinstance(params, list):  # an insert: rows as dicts
+        if isinstance(params, list):  # an insert: rows as dicts, columns as the statement's
+            columns = list(params[0]) if params else []
             values = ", ".join(
-                "(" + ", ".join(str(escape_param(r.get(c), None)) for c in INSERTED) + ")"
+                "(" + ", ".join(str(escape_param(r.get(c), None)) for c in columns) + ")"
                 for r in params
             )
             self.session.query(f"{sql} {values}")
@@ -175,14 +177,20 @@ def test_current_engine_answers_as_18_16(clickhouse: ClickHouseTarget) -> None:
         _store(old, rows, ends)
         _store(current, rows, ends)
         a, b = ClickHouseExecutor(old), ClickHouseExecutor(current)  # type: ignore[arg-type]
-        for q in _questions(now):
-            expected = asyncio.run(a.run(None, q))  # type: ignore[arg-type]
-            assert expected.groups, q
-            assert asyncio.run(b.run(None, q)).groups == expected.groups, q  # type: ignore[arg-type]
-            windows = (timedelta(minutes=5), timedelta(minutes=30))
-            assert asyncio.run(b.realtime(None, q, now, *windows)) == asyncio.run(  # type: ignore[arg-type]
-                a.realtime(None, q, now, *windows)  # type: ignore[arg-type]
-            )
+        # First from versions only, then with the aggregate tables counted through 12 days
+        # ago on both engines (the same fill statements and reads).
+        for counted in (None, now.date() - timedelta(days=12)):
+            if counted is not None:
+                assert aggregates.fill(old, counted)[1] == counted
+                assert aggregates.fill(current, counted)[1] == counted  # type: ignore[arg-type]
+            for q in _questions(now):
+                expected = asyncio.run(a.run(None, q))  # type: ignore[arg-type]
+                assert expected.groups, q
+                assert asyncio.run(b.run(None, q)).groups == expected.groups, q  # type: ignore[arg-type]
+                windows = (timedelta(minutes=5), timedelta(minutes=30))
+                assert asyncio.run(b.realtime(None, q, now, *windows)) == asyncio.run(  # type: ignore[arg-type]
+                    a.realtime(None, q, now, *windows)  # type: ignore[arg-type]
+                )
     finally:
         old.close()
 

@@ -82,7 +82,7 @@ async def _compare(
 
 
 @settings(
-    max_examples=60,
+    max_examples=8,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     report_multiple_bugs=False,

@@ -96,7 +96,8 @@ def create(server: ClickHouse) -> None:
                  "property, company_id, day, project_id, ar_content_id, value")
         )  # fmt: skip
     server.execute(
-        f"CREATE TABLE IF NOT EXISTS {t.database}.filled_local (day Date, at DateTime)"
+        f"CREATE TABLE IF NOT EXISTS {t.database}.filled_local"
+        " (day Date, at DateTime DEFAULT now())"
         " ENGINE = MergeTree ORDER BY day"
     )
     if t.cluster:
@@ -209,12 +210,10 @@ def watermark(ch: ClickHouse) -> date | None:
 
 
 def _set_watermark(ch: ClickHouse, day: date) -> None:
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     for server in ch.shards():
         try:
             server.execute(
-                f"INSERT INTO {server.target.database}.filled_local (day, at) VALUES",
-                [{"day": day, "at": now}],
+                f"INSERT INTO {server.target.database}.filled_local (day) VALUES", [{"day": day}]
             )
         finally:
             if server is not ch:
