@@ -4,7 +4,7 @@
     nice -n 19 .venv/bin/python bench/clickhouse.py --pg-url postgresql+asyncpg://…/arv_m10
         [--sessions 10000000,100000000] [--shards 3] [--data-dir ~/.cache]
         [--requests 5] [--max-seconds 60] [--ingest-seconds 20] [--connections 50]
-        [--skip-pg] [--skip-ingest]
+        [--skip-pg] [--skip-ingest] [--skip-versions]
 
 Needs clickhouse-server (Debian's 18.16), PostgreSQL on 127.0.0.1:5432 (user postgres,
 trust), wrk, and the project's venv. Run from the repository root.
@@ -18,7 +18,9 @@ trust), wrk, and the project's venv. Run from the repository root.
    (only read) and ARV_CLICKHOUSE_URL answers bench/query.py's questions: 1 warm-up, then up
    to --requests sequential requests per question, bounded by --max-seconds (at least one;
    a first request slower than 5 s counts, a faster one is a warm-up); --skip LABEL leaves a
-   question out. --sessions "" measures PostgreSQL only (its own most viewed ids).
+   question out. --sessions "" measures PostgreSQL only (its own most viewed ids). Then the
+   aggregate tables are counted (every settled day, as the hourly job does; timed) and the
+   questions asked again ("… agg"); --skip-versions asks them only then.
    The same questions against --pg-url served with rollups (a loaded database, e.g. 10M
    sessions with rollups recounted), unless --skip-pg. Ids: the most viewed company, project
    and content in ClickHouse (the same ids for PostgreSQL: same catalog, same shape).
@@ -43,6 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +68,10 @@ from common import (
 from query import Request, endpoints
 from tests.clickhouse.cluster import CLUSTER, LocalCluster
 
+from arv_analytics.clickhouse import aggregates
 from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.clickhouse.schema import init
+from arv_analytics.config import Settings
 from ingest import START_LUA, create_contents, missing_pg, run_load, write_ids, wrk_env
 
 # Room for a GROUP BY over tens of millions of sessions per shard (the test profile's 2 GB
@@ -76,6 +81,8 @@ _USERS_LIMITS = (
     "<max_bytes_before_external_group_by>1500000000</max_bytes_before_external_group_by>"
 )
 _FILL_CHUNK = 10_000_000
+# The default end window (ARV_MAX_SESSION_SECONDS + ARV_END_GRACE_SECONDS) of the server.
+_END_WINDOW = timedelta(seconds=Settings().max_session_seconds + Settings().end_grace_seconds)
 _COLD_MS = 5_000.0  # a first request slower than this is measured, not a warm-up
 
 
@@ -292,6 +299,11 @@ def main() -> None:
     parser.add_argument("--skip", action="append", default=[], help="a question's label")
     parser.add_argument("--log-dir", help="copy the servers' logs here at the end")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--skip-versions",
+        action="store_true",
+        help="measure ClickHouse only with its aggregate tables counted",
+    )
     args = parser.parse_args()
     pg_db = args.pg_url.rsplit("/", 1)[-1]
     token = uuid.uuid4().hex * 2
@@ -316,9 +328,30 @@ def main() -> None:
             print(f"  filled in {seconds:.0f} s, merges settled in {waited:.0f} s; ids {ids}; "
                   f"load average {os.getloadavg()}", flush=True)  # fmt: skip
             env = {"ARV_CLICKHOUSE_URL": ch_url, "ARV_CLICKHOUSE_CLUSTER": CLUSTER}
-            server = start_arv(args.pg_url, token, root / f"query-{n}.log", **env)
+            if not args.skip_versions:
+                server = start_arv(args.pg_url, token, root / f"query-{n}.log", **env)
+                try:
+                    label = f"ClickHouse {n / 1e6:g}M"
+                    results[label] = questions(server, token, ids, args, label)
+                finally:
+                    stop(server)
+            # The aggregate tables, counted as the hourly job counts them: every settled day.
+            ch = ClickHouse.from_settings(ch_url, CLUSTER)
+            began = time.perf_counter()
+            through = aggregates.settled_through(datetime.now(UTC), _END_WINDOW)
+            days, _ = aggregates.fill(ch, through)
+            counted = time.perf_counter() - began
+            sizes = ch.execute(
+                "SELECT table, sum(rows), sum(bytes) FROM system.parts WHERE active AND"
+                f" database = '{database}' GROUP BY table ORDER BY table"
+            )
+            ch.close()
+            print(f"  aggregates: {days} days counted in {counted:.0f} s; on the first shard: "
+                  + ", ".join(f"{t} {r:,} rows {b / 1e6:.0f} MB" for t, r, b in sizes),
+                  flush=True)  # fmt: skip
+            server = start_arv(args.pg_url, token, root / f"query-{n}-agg.log", **env)
             try:
-                label = f"ClickHouse {n / 1e6:g}M"
+                label = f"ClickHouse {n / 1e6:g}M agg"
                 results[label] = questions(server, token, ids, args, label)
             finally:
                 stop(server)

@@ -97,6 +97,7 @@ def test_counted_days_answer_as_versions(stored: Any) -> None:
 
 def test_counting_again_and_a_stopped_fill_change_nothing(stored: Any) -> None:
     ch, now, _, questions = stored
+    questions = questions[::4]  # the full list runs in the test above
     expected = _answers(ch, questions)
     aggregates.fill(ch, now.date())
     # A fill that stopped after writing its staging rows, and days counted twice.
@@ -131,6 +132,7 @@ def test_settled_days_and_the_watermark(stored: Any) -> None:
 @pytest.mark.parametrize("how", ["company", "content", "sessions", "before"])
 def test_purge_and_retention_keep_aggregates_true(stored: Any, how: str) -> None:
     ch, now, rows, questions = stored
+    questions = questions[::4]
     aggregates.fill(ch, now.date() + timedelta(days=1))
     if how == "company":
         maintenance.delete(ch, company_id=1)

@@ -319,20 +319,22 @@ class ClickHouseExecutor:
         settings = self._settings if settings is None else settings
         mark = await asyncio.to_thread(aggregates.watermark, self.ch)
         cut = Cut(q, None if mark is None else datetime(*mark.timetuple()[:3], tzinfo=UTC) + DAY)
-        out: dict[GroupKey, dict[str, int]] = {}
         # The aggregate rows are summed (and visitor sets merged) across shards.
         merging = {k: v for k, v in settings.items() if k != "distributed_group_by_no_merge"}
+        parts = []  # independent statements, sent at once
         if cut.versions:
-            _add(out, await self.aggregate(q, cut.versions, visitors=False, settings=settings))
+            parts.append(self.aggregate(q, cut.versions, visitors=False, settings=settings))
         if cut.rows:
-            _add(out, await self._rows(q, cut.rows, cut.prop, visitors=False, settings=merging))
-        if q.needs_visitors:
-            if cut.visitor_rows:
-                _add(out, await self._rows(q, cut.visitor_rows, cut.prop, visitors=True,
-                                           settings=merging))  # fmt: skip
-            if cut.visitor_versions:
-                _add(out, await self.aggregate(q, cut.visitor_versions, visitors=True,
-                                               counts=False, settings=settings))  # fmt: skip
+            parts.append(self._rows(q, cut.rows, cut.prop, visitors=False, settings=merging))
+        if q.needs_visitors and cut.visitor_rows:
+            parts.append(self._rows(q, cut.visitor_rows, cut.prop, visitors=True,
+                                    settings=merging))  # fmt: skip
+        if q.needs_visitors and cut.visitor_versions:
+            parts.append(self.aggregate(q, cut.visitor_versions, visitors=True, counts=False,
+                                        settings=settings))  # fmt: skip
+        out: dict[GroupKey, dict[str, int]] = {}
+        for part in await asyncio.gather(*parts):
+            _add(out, part)
         # Without dimensions an aggregate over nothing is still one row of zeros: drop it,
         # as the SQL executors return no group then.
         return {k: v for k, v in out.items() if v["views"] or v["visitors"]}
