@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from typer.testing import CliRunner
 
 from arv_analytics.cli.main import app as cli
-from arv_analytics.clickhouse import backfill, maintenance
+from arv_analytics.clickhouse import aggregates, backfill, maintenance
 from arv_analytics.db import create_engine, create_sessionmaker
 from tests.clickhouse.conftest import ClickHouseTarget
 from tests.clickhouse.support import connect
@@ -86,3 +87,38 @@ def test_backfill_command_shows_progress_and_resumes(
     assert "copied 7 session(s)" in result.output
     again = CliRunner().invoke(cli, ["clickhouse", "backfill"], env=env)
     assert "copied 0 session(s)" in again.output
+
+
+def test_backfill_forgets_counted_days_and_aggregate_counts_them_again(
+    database: Database, api: httpx.Client, clickhouse: ClickHouseTarget
+) -> None:
+    """Backfilled sessions land in past days, which the aggregate tables may have counted
+    already: the backfill forgets every counted day, and `clickhouse aggregate` (or the
+    hourly job) counts the settled ones again."""
+    ch = connect(clickhouse)
+    try:
+        today = datetime.now(UTC).date()
+        aggregates.fill(ch, today)
+        assert aggregates.watermark(ch) == today
+        content = make_content(api)
+        with client(api.base_url.__str__(), token=None) as tracker:
+            body = {"ar_content_id": content["id"], "session_id": str(uuid.uuid4())}
+            assert tracker.post("/api/analytics/ar-session", json=body).status_code in (200, 201)
+        env = {
+            "ARV_DATABASE_URL": database.url,
+            "ARV_CLICKHOUSE_URL": clickhouse.url,
+            "ARV_CLICKHOUSE_CLUSTER": clickhouse.name,
+        }
+        result = CliRunner().invoke(cli, ["clickhouse", "backfill"], env=env)
+        assert result.exit_code == 0, result.output
+        assert aggregates.watermark(ch) is None
+        result = CliRunner().invoke(cli, ["clickhouse", "aggregate"], env=env)
+        assert result.exit_code == 0, result.output
+        settled = aggregates.settled_through(datetime.now(UTC), timedelta(seconds=14_400 + 900))
+        assert f"aggregates hold every day through {settled}" in result.output
+        assert aggregates.watermark(ch) == settled
+        result = CliRunner().invoke(cli, ["clickhouse", "aggregate", "--recount"], env=env)
+        assert result.exit_code == 0, result.output
+        assert aggregates.watermark(ch) == settled
+    finally:
+        ch.close()
