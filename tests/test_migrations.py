@@ -95,3 +95,14 @@ def test_concurrent_upgrades_on_postgresql_serialize(tmp_path: Path) -> None:
         with fresh.engine().connect() as conn:
             versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
         assert [v[0] for v in versions] == [migrate.head_revision()]
+
+
+def test_schema_version_reads_the_revisions_alembic_reads() -> None:
+    """serve learns the head and the known revisions from the files' syntax, not Alembic."""
+    from alembic.script import ScriptDirectory
+
+    from arv_analytics import schema_version
+
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite+aiosqlite://"))
+    assert schema_version.head_revision() == script.get_current_head()
+    assert schema_version.known_revisions() == {r.revision for r in script.walk_revisions()}

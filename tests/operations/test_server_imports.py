@@ -14,6 +14,7 @@ import pytest
     [
         ("numpy", "arv-analytics demo (the generator)"),
         ("clickhouse_driver", "ARV_CLICKHOUSE_URL (imported on first connection)"),
+        ("alembic", "db upgrade/downgrade (serve reads revisions with schema_version)"),
     ],
 )
 def test_serve_does_not_import(library: str, needed_by: str) -> None:

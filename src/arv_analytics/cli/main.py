@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from alembic.migration import MigrationContext
 from rich.progress import Progress
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from arv_analytics import migrate
 from arv_analytics.cli.backup import backup_command, restore_command
@@ -32,8 +32,8 @@ from arv_analytics.cli.operations import (
 )
 from arv_analytics.cli.tenancy import audit_command, token_app
 from arv_analytics.config import Settings
-from arv_analytics.db import create_engine
 from arv_analytics.observability.logs import logging_config
+from arv_analytics.observability.repository import schema_revision
 from arv_analytics.observability.workers import worker_metrics
 from arv_analytics.tenancy import service as tenancy
 from arv_analytics.web import repository as web_repository
@@ -76,16 +76,16 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")
 
 
 def _current_revision(settings: Settings) -> str | None:
-    def read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The database's revision (None: never migrated), read as readiness reads it."""
 
     async def go() -> str | None:
-        engine = create_engine(settings)
-        try:
-            async with engine.connect() as conn:
-                return await conn.run_sync(read)
-        finally:
-            await engine.dispose()
+        async with open_session(settings) as session:
+            try:
+                return await schema_revision(session)
+            except (OperationalError, ProgrammingError) as exc:
+                if "alembic_version" in str(exc):  # no such table: never migrated
+                    return None
+                raise
 
     return asyncio.run(go())
 
