@@ -124,8 +124,11 @@ def _aggregates() -> str:
 
 def _count_span(server: ClickHouse, first: date, days: int) -> None:
     """Counts ``days`` UTC days from ``first`` of this server's own sessions into its
-    aggregate tables: one ``INSERT … SELECT`` per table into staging, then each day's
-    partition replaced (a day with no sessions is replaced by nothing)."""
+    aggregate tables, one ``INSERT … SELECT`` per table. Days this server has rows of already
+    (counted again, or a fill that stopped half-way) go through staging, and each day's
+    partition is replaced (a day with no sessions is replaced by nothing); days it has no
+    rows of are inserted directly (the common case: ~20 ms of ``ALTER`` per day and table
+    saved, which was most of a first fill's time)."""
     t = server.target
     start = _epoch(first)
     end = start + days * 86_400
@@ -141,17 +144,23 @@ def _count_span(server: ClickHouse, first: date, days: int) -> None:
     figures = _aggregates()
     pairs = ", ".join(f"('{name}', {property_value(name)})" for name in PROPERTIES)
     partitions = range(start // 86_400, end // 86_400)
-    _clear_stage(server)  # nothing left over from a fill that stopped
+    present = _partitions(server, ("hours_local", "props_local"))
+    direct = not any(p in present for p in partitions)
+    into = "local" if direct else "stage"
+    if not direct:
+        _clear_stage(server)  # nothing left over from a fill that stopped
     server.execute(
-        f"INSERT INTO {t.database}.hours_stage SELECT {hour} AS h, {keys}, {figures}"  # noqa: S608
+        f"INSERT INTO {t.database}.hours_{into} SELECT {hour} AS h, {keys}, {figures}"  # noqa: S608
         f" FROM ({sessions}) GROUP BY h, {keys}"
     )
     server.execute(
-        f"INSERT INTO {t.database}.props_stage SELECT {day} AS d, {keys},"  # noqa: S608
+        f"INSERT INTO {t.database}.props_{into} SELECT {day} AS d, {keys},"  # noqa: S608
         f" tupleElement(pv, 1) AS property, tupleElement(pv, 2) AS value, {figures}"
         f" FROM (SELECT *, arrayJoin([{pairs}]) AS pv FROM ({sessions}))"
         f" GROUP BY d, {keys}, property, value"
     )
+    if direct:
+        return
     for name in ("hours", "props"):
         for partition in partitions:
             server.execute(
@@ -161,15 +170,21 @@ def _count_span(server: ClickHouse, first: date, days: int) -> None:
             server.execute(f"ALTER TABLE {t.database}.{name}_stage DROP PARTITION {partition}")
 
 
+def _partitions(server: ClickHouse, tables: tuple[str, ...]) -> set[int]:
+    """The day numbers these tables of the server hold rows of."""
+    rows = server.execute(
+        "SELECT DISTINCT partition FROM system.parts WHERE database = %(d)s"
+        " AND table IN %(t)s AND active",
+        {"d": server.target.database, "t": tables},
+    )
+    return {int(p) for (p,) in rows}
+
+
 def _clear_stage(server: ClickHouse) -> None:
     database = server.target.database
-    rows = server.execute(
-        "SELECT DISTINCT table, partition FROM system.parts WHERE database = %(d)s"
-        " AND table IN ('hours_stage', 'props_stage') AND active",
-        {"d": database},
-    )
-    for name, partition in rows:
-        server.execute(f"ALTER TABLE {database}.{name} DROP PARTITION {int(partition)}")
+    for name in ("hours_stage", "props_stage"):
+        for partition in _partitions(server, (name,)):
+            server.execute(f"ALTER TABLE {database}.{name} DROP PARTITION {partition}")
 
 
 def _spans(days: Iterable[date]) -> list[tuple[date, int]]:
