@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -15,6 +15,8 @@ from arv_analytics.clickhouse import backfill as copying
 from arv_analytics.clickhouse.connection import ClickHouse
 from arv_analytics.clickhouse.schema import init
 from arv_analytics.config import Settings
+from arv_analytics.db import create_engine
+from arv_analytics.jobs.runner import exclusive
 from arv_analytics.models import utcnow
 
 clickhouse_app = typer.Typer(help="Sessions in ClickHouse (ARV_CLICKHOUSE_URL).",
@@ -86,12 +88,29 @@ def aggregate_command(
     ch = _connect(settings)
     window = timedelta(seconds=settings.max_session_seconds + settings.end_grace_seconds)
     through = aggregates.settled_through(utcnow(), window)
-    try:
+
+    def count() -> tuple[int, date | None]:
         if recount:
             aggregates.reset(ch)
         with Progress(console=console) as bar:
             task = bar.add_task("days", total=None)
-            days, mark = aggregates.fill(ch, through, progress=lambda n: bar.advance(task, n))
+            return aggregates.fill(ch, through, progress=lambda n: bar.advance(task, n))
+
+    async def go() -> tuple[int, date | None] | None:
+        # Two fills at once would both insert the same new days: the hourly job's lock.
+        engine = create_engine(settings)
+        try:
+            async with exclusive(engine, "clickhouse-aggregates") as got:
+                return await asyncio.to_thread(count) if got else None
+        finally:
+            await engine.dispose()
+
+    try:
+        done = asyncio.run(go())
     finally:
         ch.close()
+    if done is None:
+        typer.echo("error: the clickhouse-aggregates job is running in another process", err=True)
+        raise typer.Exit(1)
+    days, mark = done
     typer.echo(f"counted {days} day(s); aggregates hold every day through {mark}")

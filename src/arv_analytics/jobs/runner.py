@@ -66,7 +66,9 @@ def _lock_key(name: str) -> int:
 
 
 @asynccontextmanager
-async def _exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+    """Whether this process holds job ``name`` now (PostgreSQL: a session advisory lock held
+    until the block ends); also taken by commands that do a job's work by hand."""
     if engine.dialect.name != "postgresql":
         yield True  # SQLite serialises writers itself; one host, one file
         return
@@ -98,7 +100,7 @@ async def run_job(
             await session.commit()
         elif not await claim(session, job, period_start(now or utcnow(), job)):
             return Outcome(job.name, False, "already ran this period")
-        async with _exclusive(maker.kw["bind"], job.name) as got:
+        async with exclusive(maker.kw["bind"], job.name) as got:
             if not got:
                 return Outcome(job.name, False, "running in another process")
             error = None
