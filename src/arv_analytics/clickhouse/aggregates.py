@@ -213,11 +213,22 @@ def count_days(ch: ClickHouse, days: Iterable[date]) -> int:
     return sum(length for _, length in spans)
 
 
+# ClickHouse's "table doesn't exist": a database made by `clickhouse init` of a version
+# without aggregate tables, before `init` was run again (docs/scale-out.md, upgrading).
+_UNKNOWN_TABLE = 60
+
+
 def watermark(ch: ClickHouse) -> date | None:
-    """The last day counted on every server, as the server ``ch`` connects to knows it."""
-    rows = ch.execute(
-        f"SELECT max(day), count() FROM {ch.target.database}.filled_local"  # noqa: S608
-    )
+    """The last day counted on every server, as the server ``ch`` connects to knows it; None
+    when nothing is counted (or the tables do not exist yet: questions read versions)."""
+    try:
+        rows = ch.execute(
+            f"SELECT max(day), count() FROM {ch.target.database}.filled_local"  # noqa: S608
+        )
+    except Exception as exc:
+        if getattr(exc, "code", None) == _UNKNOWN_TABLE:
+            return None
+        raise
     if not rows or not rows[0][1]:
         return None
     value = rows[0][0]
