@@ -95,9 +95,12 @@ def test_leaving_stores_the_visible_time(service: Service, browser: Chromium, le
         page.goto("about:blank")
     else:
         set_hidden(page, True)
+    # The page's last report is a beacon sent while it goes away: on a loaded machine (CI
+    # beside PostgreSQL and ClickHouse on 2 cores) Chromium has been seen to deliver it
+    # after more than 5 s; the figure it carries is what is checked, not its speed.
     stored = wait_for(
         lambda: the_session(service.engine, content["id"])["duration_seconds"],
-        5,
+        15,
         "the final report",
     )
     assert abs(stored - visible) <= 1, (stored, visible)
