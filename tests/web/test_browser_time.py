@@ -88,6 +88,9 @@ def test_leaving_stores_the_visible_time(service: Service, browser: Chromium, le
     page = open_viewer(browser, service.slow.url, content)
     row = started(service, content, page)
     time.sleep(2.7)
+    # A report the page sent at once on an event (the camera's answer, ~1 s in) may be stored
+    # already: the final report is the one that changes the figure after leaving.
+    before = the_session(service.engine, content["id"])["duration_seconds"]
     visible = seconds_since(row["created_at"])
     if leave == "close":
         page.close()
@@ -95,15 +98,18 @@ def test_leaving_stores_the_visible_time(service: Service, browser: Chromium, le
         page.goto("about:blank")
     else:
         set_hidden(page, True)
+
     # The page's last report is a beacon sent while it goes away: on a loaded machine (CI
     # beside PostgreSQL and ClickHouse on 2 cores) Chromium has been seen to deliver it
     # after more than 5 s; the figure it carries is what is checked, not its speed.
-    stored = wait_for(
-        lambda: the_session(service.engine, content["id"])["duration_seconds"],
-        15,
-        "the final report",
-    )
-    assert abs(stored - visible) <= 1, (stored, visible)
+    def final() -> int | None:
+        d = the_session(service.engine, content["id"])["duration_seconds"]
+        return d if d is not None and d != before else None
+
+    stored = wait_for(final, 15, "the final report")
+    # Whole seconds, rounded (±0.5), and the page's clock starts before the server stores
+    # the start (its request and write batch: up to ~0.5 s more on a loaded machine).
+    assert -1 <= stored - visible <= 1.5, (stored, visible)
     page.context.close()
 
 
