@@ -196,6 +196,20 @@ def _row_filters(st: Statement, q: Query, prop: str | None) -> list[str]:
     return parts
 
 
+def _visitors_sql(keys: Sequence[str], day: str, distinct: str, source: str) -> str:
+    """Visitors per group: ``distinct`` hashes per group, UTC ``day`` and company over
+    ``source`` (``FROM … WHERE …``), summed per group (a visitor counts once a day and
+    company)."""
+    cols = [f"g{i}" for i in range(len(keys))]
+    per_day = ", ".join([*keys, f"{day} AS d", "company_id"])
+    daily = (
+        f"SELECT {per_day}, {distinct} AS u {source}"
+        f" GROUP BY {', '.join([*cols, 'd', 'company_id'])}"
+    )
+    group_by = f" GROUP BY {', '.join(cols)}" if cols else ""
+    return f"SELECT {', '.join([*cols, 'sum(u)'])} FROM ({daily}){group_by}"  # noqa: S608
+
+
 def _add(out: dict[GroupKey, dict[str, int]], more: dict[GroupKey, dict[str, int]]) -> None:
     for key, values in more.items():
         acc = out.setdefault(key, zero())
@@ -367,16 +381,10 @@ class ClickHouseExecutor:
         cols = [f"g{i}" for i in range(width)]
         out: dict[GroupKey, dict[str, int]] = {}
         if visitors:
-            per_day = ", ".join([*keys, f"intDiv({seconds}, 86400) AS d", "company_id"])
-            daily = (
-                f"SELECT {per_day}, uniqExactIfMerge(visitors) AS u FROM {table}"  # noqa: S608
-                f" WHERE {' AND '.join(where)} GROUP BY {', '.join([*cols, 'd', 'company_id'])}"
-            )
-            sql = f"SELECT {', '.join([*cols, 'sum(u)'])} FROM ({daily})" + (  # noqa: S608
-                f" GROUP BY {', '.join(cols)}" if cols else ""
-            )
-            for row in await self.ch.aexecute(sql, st.params, settings=settings):
-                out.setdefault(_key(q, row[:width]), zero())["visitors"] += int(row[width] or 0)
+            source = f"FROM {table} WHERE {' AND '.join(where)}"
+            day = f"intDiv({seconds}, 86400)"
+            sql = _visitors_sql(keys, day, "uniqExactIfMerge(visitors)", source)
+            await self._add_visitors(q, sql, st.params, settings, width, out)
             return out
         wanted = set(q.accumulators)
         scalars = [n for n in SCALAR_SQL if n in wanted]
@@ -439,20 +447,22 @@ class ClickHouseExecutor:
             # 8-byte hashes per day, where a DISTINCT over whole rows kept every key with each
             # hash; it ran out of memory at 100M sessions), then summed per group.
             day = "toDate(toDateTime(intDiv(created_us, 1000000)), 'UTC')"
-            cols = [f"g{i}" for i in range(width)]
-            per_day = ", ".join([*keys, f"{day} AS d", "company_id"])
             known = f"{where}{' AND ' if where else ' WHERE '}isNotNull(visitor_hash)"
-            daily = (
-                f"SELECT {per_day}, uniqExact(visitor_hash) AS u FROM ({inner}){known}"  # noqa: S608
-                f" GROUP BY {', '.join([*cols, 'd', 'company_id'])}"
-            )
-            sql = f"SELECT {', '.join([*cols, 'sum(u)'])} FROM ({daily})" + (  # noqa: S608
-                f" GROUP BY {', '.join(cols)}" if cols else ""
-            )
-            for row in await self.ch.aexecute(sql, st.params, settings=settings):
-                acc = out.setdefault(_key(q, row[:width]), zero())
-                acc["visitors"] += int(row[width] or 0)
+            sql = _visitors_sql(keys, day, "uniqExact(visitor_hash)", f"FROM ({inner}){known}")
+            await self._add_visitors(q, sql, st.params, settings, width, out)
         return out
+
+    async def _add_visitors(
+        self,
+        q: Query,
+        sql: str,
+        params: dict[str, Any],
+        settings: dict[str, Any],
+        width: int,
+        out: dict[GroupKey, dict[str, int]],
+    ) -> None:
+        for row in await self.ch.aexecute(sql, params, settings=settings):
+            out.setdefault(_key(q, row[:width]), zero())["visitors"] += int(row[width] or 0)
 
     async def realtime(
         self, session: AsyncSession, q: Query, now: datetime, active_window: Any,
