@@ -33,7 +33,7 @@ from arv_analytics.ingest.geo import GeoLocator
 from arv_analytics.ingest.service import Ingest
 from arv_analytics.ingest.writes import Rules
 from arv_analytics.jobs.scheduler import Scheduler
-from arv_analytics.observability import metrics
+from arv_analytics.observability import logs, metrics
 from arv_analytics.observability.endpoints import router as operations_router
 from arv_analytics.observability.requests import RequestObserver
 from arv_analytics.params import strict_query
@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Application:
         # collection paused every request in flight; docs/benchmarks.md).
         gc.collect()
         gc.freeze()
+        logs.lean_records()
         scrape_port = None
         if settings.metrics_port and not metrics.multiprocess():
             # One process: this app's gauges too. Several workers: `serve` runs the port.

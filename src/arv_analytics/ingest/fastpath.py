@@ -82,7 +82,8 @@ _CREATED = b'{"status":"created","session_id":"'
 _EXISTS = b'{"status":"exists","session_id":"'
 _CLOSE = b'"}'
 
-Handler = Callable[[Ingest, Settings, Any, dict[str, str], Scope], Awaitable[bytes]]
+# (ingest, settings, event, headers, the client's address) → the answer's body
+Handler = Callable[[Ingest, Settings, Any, dict[str, str], str | None], Awaitable[bytes]]
 
 
 class TrackingFront:
@@ -141,13 +142,14 @@ class TrackingFront:
         origin = "origin" in headers
         try:
             peer = scope.get("client")
-            key = client_ip(peer[0] if peer else None, headers, settings.trusted_proxies)
-            await limiter.check(key or "unknown")
+            # Read once: the rate limit's key and the address the start is enriched from.
+            ip = client_ip(peer[0] if peer else None, headers, settings.trusted_proxies)
+            await limiter.check(ip or "unknown")
             if kind == END:
                 assert session_id is not None
                 answer = await _end(ingest, session_id, event)
             else:
-                answer = await _HANDLERS[kind](ingest, settings, event, headers, scope)
+                answer = await _HANDLERS[kind](ingest, settings, event, headers, ip)
             status, extra = 200, None
         except Exception as exc:
             status, content, extra = error_answer(exc, "POST", path)
@@ -228,29 +230,20 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-def _ip(ingest: Ingest, headers: dict[str, str], scope: Scope) -> str | None:
-    peer = scope.get("client")
-    return ingest.enricher.client_ip(peer[0] if peer else None, headers)
-
-
 async def _start(
-    ingest: Ingest, settings: Settings, event: Any, headers: dict[str, str], scope: Scope
+    ingest: Ingest, settings: Settings, event: Any, headers: dict[str, str], ip: str | None
 ) -> bytes:
-    result = await ingest.start(
-        event, ip=_ip(ingest, headers, scope), header_user_agent=headers.get("user-agent")
-    )
+    result = await ingest.start(event, ip=ip, header_user_agent=headers.get("user-agent"))
     head = _TRACKED if result.stored else _IGNORED
     return head + str(result.session_id).encode() + _CLOSE
 
 
 async def _mobile_start(
-    ingest: Ingest, settings: Settings, event: Any, headers: dict[str, str], scope: Scope
+    ingest: Ingest, settings: Settings, event: Any, headers: dict[str, str], ip: str | None
 ) -> bytes:
     if gpc_declined(settings, headers):
         return _IGNORED + str(event.session_id).encode() + _CLOSE
-    result = await ingest.start(
-        event, ip=_ip(ingest, headers, scope), header_user_agent=headers.get("user-agent")
-    )
+    result = await ingest.start(event, ip=ip, header_user_agent=headers.get("user-agent"))
     head = _IGNORED if not result.stored else _CREATED if result.created else _EXISTS
     return head + str(result.session_id).encode() + _CLOSE
 
@@ -260,7 +253,7 @@ async def _end(ingest: Ingest, session_id: uuid.UUID, event: Any) -> bytes:
 
 
 async def _mobile_update(
-    ingest: Ingest, settings: Settings, event: Any, headers: dict[str, str], scope: Scope
+    ingest: Ingest, settings: Settings, event: Any, headers: dict[str, str], ip: str | None
 ) -> bytes:
     if gpc_declined(settings, headers):
         return _IGNORED + str(event.session_id).encode() + _CLOSE
