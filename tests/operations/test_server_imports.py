@@ -15,6 +15,11 @@ import pytest
         ("numpy", "arv-analytics demo (the generator)"),
         ("clickhouse_driver", "ARV_CLICKHOUSE_URL (imported on first connection)"),
         ("alembic", "db upgrade/downgrade (serve reads revisions with schema_version)"),
+        (
+            "psycopg",
+            "the importers (import-catalog, import: they read the old platform's database)",
+        ),
+        ("redis", "ARV_REDIS_URL (the shared rate limit, imported when set)"),
     ],
 )
 def test_serve_does_not_import(library: str, needed_by: str) -> None:

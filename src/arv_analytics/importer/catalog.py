@@ -25,8 +25,6 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +80,11 @@ def media_url(value: Any, base: str | None) -> str | None:
 def read_catalog(url: str, media_base: str | None = None) -> Iterator[tuple[int, LegacyRow | str]]:
     """(n, row) per content, then per project without content, then per company without
     projects; (n, reason) for a content that cannot be carried over."""
+    # Imported here: the CLI module that `serve` loads names this one, and psycopg with its
+    # bundled libpq is ~20 MB of every server process's memory otherwise.
+    import psycopg
+    from psycopg.rows import dict_row
+
     with psycopg.connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = "

@@ -36,8 +36,6 @@ from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -117,6 +115,9 @@ class PostgresRows:
     url: str
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        import psycopg  # here, not at the top: `serve` loads this module (importer/catalog.py)
+        from psycopg.rows import dict_row
+
         with (
             psycopg.connect(self.url) as conn,
             conn.cursor("arv_import", row_factory=dict_row) as cur,
@@ -135,6 +136,8 @@ def read_postgres(url: str) -> PostgresRows:
 
 def unique_ids_of(url: str) -> dict[str, str]:
     """Old content id → its unique_id, from the old platform's ar_content table."""
+    import psycopg
+
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT id, unique_id FROM ar_content").fetchall()
     return {str(old): str(uid) for old, uid in rows}

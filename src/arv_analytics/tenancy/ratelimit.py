@@ -14,14 +14,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Any
 
-import redis.asyncio as aioredis
 from fastapi import Request
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
-from redis.exceptions import RedisError
 
 from arv_analytics.config import Settings
 from arv_analytics.errors import RateLimited
@@ -56,9 +55,16 @@ class TrackingLimiter:
             RateLimitItemPerSecond(settings.rate_limit_burst),
             RateLimitItemPerMinute(max(settings.rate_limit_per_minute, 1)),
         ]
-        self._pool: aioredis.ConnectionPool | None = None
+        self._pool: Any = None  # redis.asyncio.ConnectionPool when ARV_REDIS_URL is set
+        # What a failing store raises: the request then goes through (see the module doc).
+        self._store_errors: tuple[type[Exception], ...] = (StorageError, OSError)
         storage: Storage
         if settings.redis_url:
+            # Imported only when used: the Redis client is several MB of every process.
+            import redis.asyncio as aioredis
+            from redis.exceptions import RedisError
+
+            self._store_errors += (RedisError,)
             self._pool = aioredis.ConnectionPool.from_url(
                 settings.redis_url,
                 socket_timeout=_REDIS_TIMEOUT_SECONDS,
@@ -69,7 +75,7 @@ class TrackingLimiter:
                 implementation="redispy",
                 key_prefix=f"{settings.redis_key_prefix}:ratelimit",
                 wrap_exceptions=True,
-                connection_pool=self._pool,  # type: ignore[arg-type]
+                connection_pool=self._pool,
             )
         else:
             storage = MemoryStorage()
@@ -91,7 +97,7 @@ class TrackingLimiter:
                         f"(limit {item.amount} per {item.GRANULARITY.name}); retry in {wait} s",
                         retry_after=wait,
                     )
-        except (StorageError, RedisError, OSError) as exc:
+        except self._store_errors as exc:
             self._warn(exc)
 
     def _warn(self, exc: Exception) -> None:
