@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -363,6 +364,44 @@ def fmt_rows(rows: list[Row], bare: Row) -> str:
     return "\n".join(lines)
 
 
+def workers_pairs(tmp: Path, seconds: int, conns: int, contents: int, pairs: int) -> str:
+    """`serve --workers 1` and `--workers 2` in alternation, `pairs` times: this machine's
+    speed drifts by ±20% within minutes and one commit stalled by the disk moves a run's
+    p99, so one pair proves little; the medians over several do (issue 16, item 4)."""
+
+    def fresh(name: str) -> Path:  # each run's files (acknowledged ids) apart
+        (tmp / name).mkdir()
+        return tmp / name
+
+    bare = [bench_bare(fresh("bare-first"), seconds, conns)]
+    table: dict[str, list[Row]] = {}
+    for i in range(pairs):
+        for workers in (1, 2):
+            place = fresh(f"pair-{i + 1}-w{workers}")
+            for row in bench_arv(place, "buffered", seconds, conns, True, None, workers, contents):
+                row.name = f"{row.name} #{i + 1}"
+                table.setdefault(row.name.split(" ")[-2] + f" w{workers}", []).append(row)
+        print(f"pair {i + 1} of {pairs} done", flush=True)
+    bare.append(bench_bare(fresh("bare-last"), seconds, conns))
+    ceiling = min(bare, key=lambda r: r.wrk.rps)
+    out = [fmt_rows([*bare, *[r for rows in table.values() for r in rows]], ceiling), ""]
+    out.append(f"{'load':8} {'w2/w1 req/s (median)':>21} {'p99 w1 / w2 (median)':>22} pairs met")
+    for load in ("starts", "ends"):
+        one, two = table.get(f"{load} w1", []), table.get(f"{load} w2", [])
+        ratios = [b.wrk.rps / a.wrk.rps for a, b in zip(one, two, strict=True)]
+        met = sum(
+            b.wrk.rps >= a.wrk.rps and b.wrk.p99_ms <= a.wrk.p99_ms
+            for a, b in zip(one, two, strict=True)
+        )
+        p99_one = statistics.median(r.wrk.p99_ms for r in one)
+        p99_two = statistics.median(r.wrk.p99_ms for r in two)
+        out.append(
+            f"{load:8} {statistics.median(ratios):20.2f}x {p99_one:10.1f} / {p99_two:6.1f} ms "
+            f"{met:4d} of {len(ratios)}"
+        )
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20, help="length of each wrk run")
@@ -396,6 +435,12 @@ def main() -> None:
         default="uvicorn",
         help="HTTP servers to compare, comma-separated: uvicorn, granian (pip install granian)",
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="only: the ceiling, then N alternating rounds of --workers 1 and 2 and their medians",
+    )
     args = parser.parse_args()
     s, c, n = args.seconds, args.connections, args.contents
     kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
@@ -411,6 +456,9 @@ def main() -> None:
                     w = row.wrk
                     print(f"{row.name}: {w.rps:.0f} req/s, p99 {w.p99_ms:.1f} ms (under py-spy)")
             print(f"collapsed stacks in {args.profile}/buffered-*.txt")
+            return
+        if args.pairs:
+            print(workers_pairs(tmp, s, c, n, args.pairs))
             return
         rows = []
         if args.rollups_ab:

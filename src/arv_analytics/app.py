@@ -114,7 +114,11 @@ def create_app(settings: Settings | None = None) -> Application:
                 max_batch=settings.write_batch_max,
                 max_wait=settings.write_batch_wait_ms / 1000,
                 max_queue=settings.write_queue_max,
-                writers=settings.write_batches_in_flight or (1 if settings.is_sqlite else 2),
+                # SQLite has one writer anyway. On PostgreSQL more than one batch in flight
+                # was slower here: every batch adds to the same hour/day rollup rows, so a
+                # second batch waits for the first one's row locks, and the batches that
+                # overlap are smaller (docs/benchmarks.md, "Batches in flight").
+                writers=1 if settings.is_sqlite else settings.write_batches_in_flight,
             )
             if buffered
             else None

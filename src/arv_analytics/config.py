@@ -109,12 +109,11 @@ class Settings(BaseSettings):
         description="Human views over 30 days that give a content its own hour and "
         "per-property rows (0: never)",
     )
-    write_batches_in_flight: int | None = Field(
-        default=None,
+    write_batches_in_flight: int = Field(
+        default=1,
         ge=1,
         le=8,
-        description="Write batches one process commits at once (default: 2 on PostgreSQL, "
-        "1 on SQLite)",
+        description="Write batches one process commits at once on PostgreSQL (SQLite: always 1)",
     )
     analytics_source: Literal["rollups", "raw"] = Field(
         default="rollups",

@@ -6,13 +6,13 @@ writes it in ONE transaction, commits, and only then answers every request in it
 answer of 200 always means "committed", a crash loses only writes nobody was told about, and
 a busy server makes one commit per batch instead of one per request.
 
-Up to ``writers`` batches are in flight at once (2 on PostgreSQL, 1 on SQLite, which has one
-writer anyway): while one waits for its commit, the next is built and sent, so the process
-is not idle during every round trip. A batch that names a session an earlier batch still in
-flight also names waits for that batch to finish first, so the writes of one session are
-applied in the order they were queued; batches of different sessions commute (rollups add,
-visitor keys are "insert if absent"), and the global lock order (``ingest.writes``) keeps
-concurrent batches from deadlocking each other.
+Up to ``writers`` batches are in flight at once (ARV_WRITE_BATCHES_IN_FLIGHT on PostgreSQL,
+1 by default; always 1 on SQLite, which has one writer anyway): with more than one, while
+one waits for its commit the next is built and sent. A batch that names a session an
+earlier batch still in flight also names waits for that batch to finish first, so the
+writes of one session are applied in the order they were queued; batches of different
+sessions commute (rollups add, visitor keys are "insert if absent"), and the global lock
+order (``ingest.writes``) keeps concurrent batches from deadlocking each other.
 
 - Queue full → :class:`Overloaded` (503 with Retry-After) instead of unbounded memory.
 - Database away → every write in the failed batch gets :class:`Unavailable` (503); the writer
