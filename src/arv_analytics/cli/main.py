@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 import uvicorn
 from rich.progress import Progress
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from uvicorn.supervisors import Multiprocess
 
 from arv_analytics import migrate
+from arv_analytics.cli import listen
 from arv_analytics.cli.backup import backup_command, restore_command
 from arv_analytics.cli.bulk import catalog_app
 from arv_analytics.cli.catalog import company_app, content_app, project_app
@@ -189,28 +193,52 @@ def serve(
     new_token = None if settings.admin_token else _bootstrap_admin(settings)
     scheme = "https" if cert else "http"
     _banner(settings, f"{scheme}://{host}:{port}", new_token, _sample_viewer(settings))
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_config": logging_config(settings.log_format),
+        # Ours (observability/requests.py) leaves out the client's address.
+        "access_log": False,
+        "workers": workers,
+        # The app reads forwarded headers itself, only from ARV_TRUSTED_PROXIES.
+        "proxy_headers": False,
+        # SIGTERM: stop accepting, let in-flight requests finish, then drain the buffer.
+        "timeout_graceful_shutdown": 30,
+        # With --workers, the supervisor kills a worker that does not answer its health
+        # ping within this many seconds. uvicorn's 5 s is shorter than a worker's start
+        # (imports, geo data) on a busy host: it then kills every new worker forever
+        # ("Child process … died" in a loop) and the service never answers.
+        "timeout_worker_healthcheck": 30,
+        "ssl_certfile": str(cert) if cert else None,
+        "ssl_keyfile": str(key) if key else None,
+    }
     with worker_metrics(settings, workers):
-        uvicorn.run(
-            "arv_analytics.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            log_config=logging_config(settings.log_format),
-            # Ours (observability/requests.py) leaves out the client's address.
-            access_log=False,
-            workers=workers,
-            # The app reads forwarded headers itself, only from ARV_TRUSTED_PROXIES.
-            proxy_headers=False,
-            # SIGTERM: stop accepting, let in-flight requests finish, then drain the buffer.
-            timeout_graceful_shutdown=30,
-            # With --workers, the supervisor kills a worker that does not answer its health
-            # ping within this many seconds. uvicorn's 5 s is shorter than a worker's start
-            # (imports, geo data) on a busy host: it then kills every new worker forever
-            # ("Child process … died" in a loop) and the service never answers.
-            timeout_worker_healthcheck=30,
-            ssl_certfile=str(cert) if cert else None,
-            ssl_keyfile=str(key) if key else None,
-        )
+        if workers > 1 and listen.per_worker_sockets_supported():
+            _run_workers(options)
+        else:
+            uvicorn.run(_APP, **options)
+
+
+_APP = "arv_analytics.app:create_app"
+
+
+def _run_workers(options: dict[str, Any]) -> None:
+    """`serve --workers N` with a listening socket per worker (cli/listen.py says why)."""
+    config = uvicorn.Config(_APP, **options)  # configures logging, as uvicorn.run does
+    try:
+        listen.check_free(config.host, config.port)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {config.host}:{config.port}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    logging.getLogger("uvicorn.error").info(
+        "listening on %s:%d with a socket per worker (%d workers)",
+        config.host,
+        config.port,
+        config.workers,
+    )
+    stand_in = cast(socket.socket, listen.WorkerListener(config.host, config.port))
+    Multiprocess(config, sockets=[stand_in]).run()
 
 
 # --- data ------------------------------------------------------------------------------
