@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Application:
                 # SQLite has one writer anyway. On PostgreSQL more than one batch in flight
                 # was slower here: every batch adds to the same hour/day rollup rows, so a
                 # second batch waits for the first one's row locks, and the batches that
-                # overlap are smaller (docs/benchmarks.md, "Batches in flight").
+                # overlap are smaller (docs/benchmarks.md, "Third pass").
                 writers=1 if settings.is_sqlite else settings.write_batches_in_flight,
             )
             if buffered

@@ -151,6 +151,9 @@ def _banner(
     say(f"try:         curl -H 'Authorization: Bearer {token_hint}' {base}/api/analytics/overview")
 
 
+_APP = "arv_analytics.app:create_app"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -218,9 +221,6 @@ def serve(
             _run_workers(options)
         else:
             uvicorn.run(_APP, **options)
-
-
-_APP = "arv_analytics.app:create_app"
 
 
 def _run_workers(options: dict[str, Any]) -> None:
