@@ -21,6 +21,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (s.window_days, s.max_session_seconds) == (30, 14_400)
     assert s.viewer_assets_url == "https://cdn.jsdelivr.net/npm"
     assert (s.heartbeat_seconds, s.respect_gpc) == (15, True)
+    # One write batch in flight: two were slower (docs/benchmarks.md, "Third pass").
+    assert s.write_batches_in_flight == 1
 
 
 def test_viewer_assets_url_accepts_urls_and_local_paths() -> None:
